@@ -1,0 +1,220 @@
+//! What to do with a valid authorization request, decided in one pure function: sign in,
+//! ask for consent, issue a code, or answer the client with an error. The HTTP layer maps
+//! each outcome to a page or a redirect, so the policy is tested without HTTP.
+
+use gatehouse_core::Scopes;
+
+use crate::request::AuthorizationRequest;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    Login,
+    Consent,
+    Issue,
+    /// An OpenID Connect error for the client (OIDC Core §3.1.2.6).
+    Error(&'static str),
+}
+
+/// Everything besides the request that the decision depends on.
+#[derive(Debug, Clone, Copy)]
+pub struct Context<'a> {
+    /// The signed-in user and when they authenticated.
+    pub session: Option<(&'a str, i64)>,
+    /// Scopes this user already consented to for this client.
+    pub consented: Option<&'a Scopes>,
+    /// The user signed in while this very request was pending.
+    pub logged_in_for_request: bool,
+    /// The user answered the consent page for this very request.
+    pub consented_for_request: bool,
+    pub now: i64,
+}
+
+pub fn decide(req: &AuthorizationRequest, ctx: Context<'_>) -> Outcome {
+    let needs_login = match ctx.session {
+        None => true,
+        Some((user, auth_time)) => {
+            // prompt=login: authenticate again, once, for this request.
+            (req.prompt.login && !ctx.logged_in_for_request)
+                // max_age: the authentication must be recent enough (OIDC Core §3.1.2.1).
+                || req.max_age.is_some_and(|m| ctx.now - auth_time > m)
+                // id_token_hint names another user: that user must sign in.
+                || req.hint_sub.as_deref().is_some_and(|s| s != user)
+        }
+    };
+    if needs_login {
+        return if req.prompt.none {
+            Outcome::Error("login_required")
+        } else {
+            Outcome::Login
+        };
+    }
+    let covered = ctx.consented.is_some_and(|c| req.scopes.is_subset(c));
+    let needs_consent = !ctx.consented_for_request && (req.prompt.consent || !covered);
+    if needs_consent {
+        return if req.prompt.none {
+            Outcome::Error("consent_required")
+        } else {
+            Outcome::Consent
+        };
+    }
+    Outcome::Issue
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::request::Prompt;
+
+    fn request(prompt: Prompt, max_age: Option<i64>, scope: &str) -> AuthorizationRequest {
+        AuthorizationRequest {
+            client_id: "c".into(),
+            redirect_uri: "https://c.example/cb".into(),
+            redirect_uri_sent: true,
+            scopes: Scopes::parse(scope).unwrap(),
+            state: None,
+            nonce: None,
+            pkce_challenge: None,
+            prompt,
+            max_age,
+            login_hint: None,
+            hint_sub: None,
+        }
+    }
+
+    const NONE: Prompt = Prompt {
+        none: true,
+        login: false,
+        consent: false,
+    };
+    const LOGIN: Prompt = Prompt {
+        none: false,
+        login: true,
+        consent: false,
+    };
+    const CONSENT: Prompt = Prompt {
+        none: false,
+        login: false,
+        consent: true,
+    };
+    const DEFAULT: Prompt = Prompt {
+        none: false,
+        login: false,
+        consent: false,
+    };
+
+    fn check(
+        req: &AuthorizationRequest,
+        session: Option<(&str, i64)>,
+        consented: Option<&str>,
+        flags: (bool, bool),
+        expected: Outcome,
+    ) {
+        let consented = consented.map(|c| Scopes::parse(c).unwrap());
+        let ctx = Context {
+            session,
+            consented: consented.as_ref(),
+            logged_in_for_request: flags.0,
+            consented_for_request: flags.1,
+            now: 1000,
+        };
+        assert_eq!(
+            decide(req, ctx),
+            expected,
+            "{req:?} {session:?} {consented:?} {flags:?}"
+        );
+    }
+
+    #[test]
+    fn the_decision_table() {
+        let user = Some(("u", 900));
+        let plain = request(DEFAULT, None, "openid email");
+        check(&plain, None, None, (false, false), Outcome::Login);
+        check(&plain, user, None, (false, false), Outcome::Consent);
+        check(
+            &plain,
+            user,
+            Some("openid"),
+            (false, false),
+            Outcome::Consent,
+        );
+        check(
+            &plain,
+            user,
+            Some("openid email profile"),
+            (false, false),
+            Outcome::Issue,
+        );
+        check(&plain, user, None, (false, true), Outcome::Issue);
+
+        let none = request(NONE, None, "openid");
+        check(
+            &none,
+            None,
+            None,
+            (false, false),
+            Outcome::Error("login_required"),
+        );
+        check(
+            &none,
+            user,
+            None,
+            (false, false),
+            Outcome::Error("consent_required"),
+        );
+        check(&none, user, Some("openid"), (false, false), Outcome::Issue);
+
+        let login = request(LOGIN, None, "openid");
+        check(&login, user, Some("openid"), (false, false), Outcome::Login);
+        check(&login, user, Some("openid"), (true, false), Outcome::Issue);
+
+        let consent = request(CONSENT, None, "openid");
+        check(
+            &consent,
+            user,
+            Some("openid"),
+            (false, false),
+            Outcome::Consent,
+        );
+        check(
+            &consent,
+            user,
+            Some("openid"),
+            (false, true),
+            Outcome::Issue,
+        );
+
+        let fresh = request(DEFAULT, Some(60), "openid");
+        check(
+            &fresh,
+            Some(("u", 900)),
+            Some("openid"),
+            (false, false),
+            Outcome::Login,
+        );
+        check(
+            &fresh,
+            Some(("u", 950)),
+            Some("openid"),
+            (false, false),
+            Outcome::Issue,
+        );
+
+        let mut hinted = request(DEFAULT, None, "openid");
+        hinted.hint_sub = Some("other".into());
+        check(
+            &hinted,
+            user,
+            Some("openid"),
+            (false, false),
+            Outcome::Login,
+        );
+        hinted.prompt = NONE;
+        check(
+            &hinted,
+            user,
+            Some("openid"),
+            (false, false),
+            Outcome::Error("login_required"),
+        );
+    }
+}

@@ -1,0 +1,534 @@
+//! `/authorize` (RFC 6749 §4.1.1), `/authorize/continue` (after sign-in), `/consent`,
+//! and the home page.
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{RawQuery, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use gatehouse_core::{
+    AUTHORIZATION_CODE_TTL_SECS, AuthorizationCode, BrowserSession, Client, Grant, User, secret,
+};
+use gatehouse_storage::PendingRequest;
+use url::Url;
+
+use crate::AuthorizeState;
+use crate::decision::{self, Context, Outcome};
+use crate::pages::{self, ConsentPage, IndexPage, ScopeLine};
+use crate::request::{self, AuthorizationRequest, RedirectTarget, Refusal};
+use crate::session::csrf_ok;
+use gatehouse_core::Params;
+
+pub fn routes() -> Router<AuthorizeState> {
+    Router::new()
+        .route("/", get(index))
+        .route("/authorize", get(authorize_get).post(authorize_post))
+        .route("/authorize/continue", get(continue_request))
+        .route("/consent", get(consent_page).post(consent_submit))
+}
+
+pub(crate) fn is_form(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|v| {
+            v.trim()
+                .eq_ignore_ascii_case("application/x-www-form-urlencoded")
+        })
+}
+
+/// Failure pages shared by the handlers.
+impl AuthorizeState {
+    pub(crate) fn page_error(
+        &self,
+        status: StatusCode,
+        title: &str,
+        description: &str,
+    ) -> Response {
+        pages::error_page(self.issuer(), status, title, description)
+    }
+
+    pub(crate) fn unavailable(&self, context: &str, e: impl std::fmt::Display) -> Response {
+        tracing::error!(error = %e, "{context}: storage failed");
+        self.page_error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "Temporarily unavailable",
+            "The service cannot complete this step right now. Try again shortly.",
+        )
+    }
+
+    pub(crate) fn csrf_refused(&self) -> Response {
+        self.page_error(
+            StatusCode::FORBIDDEN,
+            "Request refused",
+            "This form has expired or did not come from this site. Go back, reload the page and try again.",
+        )
+    }
+
+    fn expired_request(&self) -> Response {
+        self.page_error(
+            StatusCode::BAD_REQUEST,
+            "Sign-in request expired",
+            "This sign-in request has expired or was already completed. Return to the application and start again.",
+        )
+    }
+
+    /// A 303 to one of the client's redirect URIs, with the response parameters and `iss`
+    /// (RFC 9207 §2).
+    pub(crate) fn redirect_to_client(
+        &self,
+        target: &RedirectTarget,
+        pairs: &[(&str, &str)],
+    ) -> Response {
+        let Ok(mut url) = Url::parse(&target.redirect_uri) else {
+            return self.page_error(
+                StatusCode::BAD_REQUEST,
+                "Invalid redirect",
+                "The redirect URI is malformed.",
+            );
+        };
+        {
+            let mut q = url.query_pairs_mut();
+            for (k, v) in pairs {
+                q.append_pair(k, v);
+            }
+            if let Some(state) = &target.state {
+                q.append_pair("state", state);
+            }
+            q.append_pair("iss", self.issuer());
+        }
+        see_other(url.as_str())
+    }
+
+    fn redirect_error(&self, target: &RedirectTarget, error: &str, description: &str) -> Response {
+        self.redirect_to_client(
+            target,
+            &[("error", error), ("error_description", description)],
+        )
+    }
+
+    fn refusal(&self, r: Refusal) -> Response {
+        match r {
+            Refusal::Page {
+                description,
+                unavailable,
+            } => {
+                let status = if unavailable {
+                    StatusCode::SERVICE_UNAVAILABLE
+                } else {
+                    StatusCode::BAD_REQUEST
+                };
+                self.page_error(status, "Invalid authorization request", &description)
+            }
+            Refusal::Redirect {
+                target,
+                error,
+                description,
+            } => self.redirect_error(&target, error, &description),
+        }
+    }
+}
+
+pub(crate) fn see_other(location: &str) -> Response {
+    match HeaderValue::from_str(location) {
+        Ok(v) => (StatusCode::SEE_OTHER, [(header::LOCATION, v)]).into_response(),
+        Err(_) => (StatusCode::BAD_REQUEST, "invalid redirect").into_response(),
+    }
+}
+
+fn with_cookie(mut res: Response, cookie: Option<HeaderValue>) -> Response {
+    if let Some(c) = cookie {
+        res.headers_mut().append(header::SET_COOKIE, c);
+    }
+    res
+}
+
+async fn index(State(state): State<AuthorizeState>, headers: HeaderMap) -> Response {
+    let session = match state.load_session(&headers).await {
+        Ok(s) => s,
+        Err(e) => return state.unavailable("index", e),
+    };
+    let user = match state.signed_in_user(session.as_ref()).await {
+        Ok(u) => u,
+        Err(e) => return state.unavailable("index", e),
+    };
+    pages::render(
+        StatusCode::OK,
+        &IndexPage {
+            issuer: state.issuer(),
+            username: user.as_ref().map(|(u, _)| u.username.as_str()),
+        },
+    )
+}
+
+async fn authorize_get(
+    State(state): State<AuthorizeState>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+) -> Response {
+    let params = Params::parse(query.unwrap_or_default().as_bytes());
+    authorize(state, params, headers).await
+}
+
+/// OIDC Core §3.1.2.1: the authorization endpoint also accepts POST with a form body.
+/// Parameters in the query and the body together count as one set, so a parameter in both
+/// is a duplicate.
+async fn authorize_post(
+    State(state): State<AuthorizeState>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    if !is_form(&headers) {
+        return state.page_error(
+            StatusCode::BAD_REQUEST,
+            "Invalid authorization request",
+            "A POST to the authorization endpoint must be application/x-www-form-urlencoded.",
+        );
+    }
+    let mut params = Params::parse(query.unwrap_or_default().as_bytes());
+    params.extend(&body);
+    authorize(state, params, headers).await
+}
+
+async fn authorize(state: AuthorizeState, params: Params, headers: HeaderMap) -> Response {
+    let (client, req) = match request::validate(&state.oidc, &params).await {
+        Ok(v) => v,
+        Err(r) => return state.refusal(r),
+    };
+    let session = match state.load_session(&headers).await {
+        Ok(s) => s,
+        Err(e) => return unavailable_redirect(&state, &req.target(), e),
+    };
+    proceed(&state, &client, req, session, None, &headers).await
+}
+
+/// Storage failed after the client was established: tell the client (RFC 6749 §4.1.2.1).
+fn unavailable_redirect(
+    state: &AuthorizeState,
+    target: &RedirectTarget,
+    e: impl std::fmt::Display,
+) -> Response {
+    tracing::error!(error = %e, "authorize: storage failed");
+    state.redirect_error(
+        target,
+        "temporarily_unavailable",
+        "the server cannot complete this request right now",
+    )
+}
+
+/// Decides what a request needs next and does it.
+async fn proceed(
+    state: &AuthorizeState,
+    client: &Client,
+    req: AuthorizationRequest,
+    session: Option<BrowserSession>,
+    pending: Option<PendingRequest>,
+    headers: &HeaderMap,
+) -> Response {
+    let target = req.target();
+    let user = match state.signed_in_user(session.as_ref()).await {
+        Ok(u) => u,
+        Err(e) => return unavailable_redirect(state, &target, e),
+    };
+    let consented = match &user {
+        Some((u, _)) => match state
+            .oidc
+            .store
+            .find_consent(&u.id, &client.client_id)
+            .await
+        {
+            Ok(c) => c,
+            Err(e) => return unavailable_redirect(state, &target, e),
+        },
+        None => None,
+    };
+    let outcome = decision::decide(
+        &req,
+        Context {
+            session: user.as_ref().map(|(u, t)| (u.id.as_str(), *t)),
+            consented: consented.as_ref(),
+            logged_in_for_request: pending.as_ref().is_some_and(|p| p.logged_in_at.is_some()),
+            consented_for_request: pending.as_ref().is_some_and(|p| p.consented_at.is_some()),
+            now: state.oidc.now(),
+        },
+    );
+    match outcome {
+        Outcome::Issue => {
+            let (Some((user, auth_time)), Some(session)) = (user, session) else {
+                return state.expired_request();
+            };
+            issue_code(state, &req, &user, auth_time, &session, pending.as_ref()).await
+        }
+        Outcome::Error(code) => {
+            if let Some(p) = &pending {
+                let _ = state.oidc.store.take_pending_request(&p.id).await;
+            }
+            let description = match code {
+                "login_required" => "the user must sign in, but prompt=none forbids showing a page",
+                _ => "the user must consent, but prompt=none forbids showing a page",
+            };
+            state.redirect_error(&target, code, description)
+        }
+        Outcome::Login | Outcome::Consent => {
+            let pending_id = match &pending {
+                Some(p) => p.id.clone(),
+                None => match save_pending(state, &req).await {
+                    Ok(id) => id,
+                    Err(e) => return unavailable_redirect(state, &target, e),
+                },
+            };
+            let current = match state.ensure_session(headers).await {
+                Ok(c) => c,
+                Err(e) => return unavailable_redirect(state, &target, e),
+            };
+            let step = if outcome == Outcome::Login {
+                "login"
+            } else {
+                "consent"
+            };
+            let location = format!("{}/{step}?request={pending_id}", state.issuer());
+            with_cookie(see_other(&location), current.set_cookie)
+        }
+    }
+}
+
+async fn save_pending(
+    state: &AuthorizeState,
+    req: &AuthorizationRequest,
+) -> Result<String, gatehouse_storage::StoreError> {
+    let now = state.oidc.now();
+    let id = secret::new_secret();
+    let request = serde_json::to_string(req)
+        .map_err(|e| gatehouse_storage::StoreError::Corrupt(e.to_string()))?;
+    state
+        .oidc
+        .store
+        .save_pending_request(&PendingRequest {
+            id: id.clone(),
+            client_id: req.client_id.clone(),
+            request,
+            logged_in_at: None,
+            consented_at: None,
+            created_at: now,
+            expires_at: now + state.request_ttl,
+        })
+        .await?;
+    Ok(id)
+}
+
+/// Issues the authorization code (RFC 6749 §4.1.2): 256 random bits, stored hashed, good
+/// for one minute and one use, bound to everything the token endpoint must check.
+async fn issue_code(
+    state: &AuthorizeState,
+    req: &AuthorizationRequest,
+    user: &User,
+    auth_time: i64,
+    session: &BrowserSession,
+    pending: Option<&PendingRequest>,
+) -> Response {
+    let target = req.target();
+    // A pending request finishes once: a second tab or a replayed form gets nothing.
+    if let Some(p) = pending {
+        match state.oidc.store.take_pending_request(&p.id).await {
+            Ok(true) => {}
+            Ok(false) => return state.expired_request(),
+            Err(e) => return unavailable_redirect(state, &target, e),
+        }
+    }
+    let now = state.oidc.now();
+    let code = secret::new_secret();
+    let grant = Grant {
+        id: secret::random_token(16),
+        client_id: req.client_id.clone(),
+        user_id: Some(user.id.clone()),
+        scopes: req.scopes.clone(),
+        sid: Some(session.sid.clone()),
+        auth_time: Some(auth_time),
+        created_at: now,
+        revoked_at: None,
+    };
+    let row = AuthorizationCode {
+        code_hash: secret::hash_secret(&code),
+        grant_id: grant.id.clone(),
+        client_id: req.client_id.clone(),
+        user_id: user.id.clone(),
+        redirect_uri: req.redirect_uri_sent.then(|| req.redirect_uri.clone()),
+        scopes: req.scopes.clone(),
+        nonce: req.nonce.clone(),
+        pkce_challenge: req.pkce_challenge.clone(),
+        sid: session.sid.clone(),
+        auth_time,
+        created_at: now,
+        expires_at: now + AUTHORIZATION_CODE_TTL_SECS,
+        consumed_at: None,
+    };
+    if let Err(e) = state.oidc.store.create_grant_with_code(&grant, &row).await {
+        return unavailable_redirect(state, &target, e);
+    }
+    state.redirect_to_client(&target, &[("code", &code)])
+}
+
+/// Loads a pending request and its client, or answers with the page that says why not.
+pub(crate) async fn load_pending(
+    state: &AuthorizeState,
+    id: Option<&str>,
+) -> Result<(PendingRequest, AuthorizationRequest, Client), Response> {
+    let Some(id) = id.filter(|i| i.len() <= 64) else {
+        return Err(state.expired_request());
+    };
+    let now = state.oidc.now();
+    let pending = match state.oidc.store.find_pending_request(id, now).await {
+        Ok(Some(p)) => p,
+        Ok(None) => return Err(state.expired_request()),
+        Err(e) => return Err(state.unavailable("pending request", e)),
+    };
+    let Ok(req) = serde_json::from_str::<AuthorizationRequest>(&pending.request) else {
+        return Err(state.expired_request());
+    };
+    let client = match state.oidc.store.find_client(&req.client_id).await {
+        Ok(Some(c)) => c,
+        Ok(None) => return Err(state.expired_request()),
+        Err(e) => return Err(state.unavailable("pending request", e)),
+    };
+    Ok((pending, req, client))
+}
+
+async fn continue_request(
+    State(state): State<AuthorizeState>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+) -> Response {
+    let params = Params::parse(query.unwrap_or_default().as_bytes());
+    let (pending, req, client) = match load_pending(&state, params.get("request")).await {
+        Ok(v) => v,
+        Err(res) => return res,
+    };
+    let session = match state.load_session(&headers).await {
+        Ok(s) => s,
+        Err(e) => return unavailable_redirect(&state, &req.target(), e),
+    };
+    proceed(&state, &client, req, session, Some(pending), &headers).await
+}
+
+async fn consent_page(
+    State(state): State<AuthorizeState>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+) -> Response {
+    let params = Params::parse(query.unwrap_or_default().as_bytes());
+    let (pending, req, client) = match load_pending(&state, params.get("request")).await {
+        Ok(v) => v,
+        Err(res) => return res,
+    };
+    let session = match state.load_session(&headers).await {
+        Ok(s) => s,
+        Err(e) => return state.unavailable("consent", e),
+    };
+    let user = match state.signed_in_user(session.as_ref()).await {
+        Ok(u) => u,
+        Err(e) => return state.unavailable("consent", e),
+    };
+    let (Some(session), Some((user, _))) = (session, user) else {
+        return see_other(&format!("{}/login?request={}", state.issuer(), pending.id));
+    };
+    let redirect_host = Url::parse(&req.redirect_uri)
+        .ok()
+        .and_then(|u| {
+            u.host_str()
+                .map(str::to_owned)
+                .or_else(|| Some(u.scheme().to_owned()))
+        })
+        .unwrap_or_default();
+    let scopes = req
+        .scopes
+        .iter()
+        .map(|s| ScopeLine {
+            name: s.to_owned(),
+            description: pages::describe_scope(s),
+        })
+        .collect();
+    pages::render(
+        StatusCode::OK,
+        &ConsentPage {
+            issuer: state.issuer(),
+            csrf_token: &session.csrf_token,
+            request_id: &pending.id,
+            client_name: &client.name,
+            username: &user.username,
+            redirect_host: &redirect_host,
+            scopes,
+        },
+    )
+}
+
+async fn consent_submit(
+    State(state): State<AuthorizeState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    if !is_form(&headers) {
+        return state.csrf_refused();
+    }
+    let form = Params::parse(&body);
+    let session = match state.load_session(&headers).await {
+        Ok(s) => s,
+        Err(e) => return state.unavailable("consent", e),
+    };
+    if !csrf_ok(session.as_ref(), form.get("csrf_token")) {
+        return state.csrf_refused();
+    }
+    let (pending, req, client) = match load_pending(&state, form.get("request")).await {
+        Ok(v) => v,
+        Err(res) => return res,
+    };
+    let user = match state.signed_in_user(session.as_ref()).await {
+        Ok(u) => u,
+        Err(e) => return state.unavailable("consent", e),
+    };
+    let Some((user, _)) = user else {
+        return see_other(&format!("{}/login?request={}", state.issuer(), pending.id));
+    };
+    match form.get("decision") {
+        Some("allow") => {
+            let now = state.oidc.now();
+            if let Err(e) = state
+                .oidc
+                .store
+                .add_consent(&user.id, &client.client_id, &req.scopes, now)
+                .await
+            {
+                return state.unavailable("consent", e);
+            }
+            let pending = PendingRequest {
+                consented_at: Some(now),
+                ..pending
+            };
+            if let Err(e) = state
+                .oidc
+                .store
+                .mark_request_consented(&pending.id, now)
+                .await
+            {
+                return state.unavailable("consent", e);
+            }
+            proceed(&state, &client, req, session, Some(pending), &headers).await
+        }
+        Some("deny") => match state.oidc.store.take_pending_request(&pending.id).await {
+            Ok(true) => state.redirect_error(
+                &req.target(),
+                "access_denied",
+                "the user denied the request",
+            ),
+            Ok(false) => state.expired_request(),
+            Err(e) => state.unavailable("consent", e),
+        },
+        _ => state.page_error(
+            StatusCode::BAD_REQUEST,
+            "Invalid answer",
+            "Choose Allow or Deny.",
+        ),
+    }
+}

@@ -1,0 +1,229 @@
+//! Sign-in with username and password.
+//!
+//! One message for an unknown user and a wrong password, and the same work for both (a
+//! dummy argon2 verify). Failures are counted per account and per client address in the
+//! database; past the free allowance the key is locked for a growing, self-expiring delay
+//! and the answer is 429 with `Retry-After`. The session id, and with it the CSRF token,
+//! changes at every successful sign-in (session fixation, ASVS 7.2.4).
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{RawQuery, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::Response;
+use axum::routing::get;
+
+use crate::endpoint::{is_form, load_pending, see_other};
+use crate::pages::{self, LoginPage};
+use crate::session::csrf_ok;
+use crate::{AuthorizeState, ClientIp, password};
+use gatehouse_core::Params;
+
+const BAD_CREDENTIALS: &str = "Wrong username or password.";
+const MAX_USERNAME: usize = 256;
+const MAX_PASSWORD: usize = 1024;
+
+pub fn routes() -> Router<AuthorizeState> {
+    Router::new().route("/login", get(login_page).post(login_submit))
+}
+
+struct Form<'a> {
+    csrf_token: &'a str,
+    request_id: Option<&'a str>,
+    client_name: Option<&'a str>,
+    username: &'a str,
+}
+
+fn render(
+    state: &AuthorizeState,
+    status: StatusCode,
+    form: &Form<'_>,
+    error: Option<&str>,
+) -> Response {
+    pages::render(
+        status,
+        &LoginPage {
+            issuer: state.oidc.issuer.as_str(),
+            csrf_token: form.csrf_token,
+            request_id: form.request_id,
+            client_name: form.client_name,
+            username: form.username,
+            error,
+        },
+    )
+}
+
+async fn login_page(
+    State(state): State<AuthorizeState>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+) -> Response {
+    let params = Params::parse(query.unwrap_or_default().as_bytes());
+    let (request_id, client_name, hint) = match params.get("request") {
+        Some(id) => match load_pending(&state, Some(id)).await {
+            Ok((p, req, client)) => (Some(p.id), Some(client.name), req.login_hint),
+            Err(res) => return res,
+        },
+        None => (None, None, None),
+    };
+    let current = match state.ensure_session(&headers).await {
+        Ok(c) => c,
+        Err(e) => return state.unavailable("login", e),
+    };
+    let mut res = render(
+        &state,
+        StatusCode::OK,
+        &Form {
+            csrf_token: &current.session.csrf_token,
+            request_id: request_id.as_deref(),
+            client_name: client_name.as_deref(),
+            username: hint.as_deref().unwrap_or(""),
+        },
+        None,
+    );
+    if let Some(c) = current.set_cookie {
+        res.headers_mut().append(header::SET_COOKIE, c);
+    }
+    res
+}
+
+async fn login_submit(
+    State(state): State<AuthorizeState>,
+    ClientIp(ip): ClientIp,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    if !is_form(&headers) {
+        return state.csrf_refused();
+    }
+    let form = Params::parse(&body);
+    let session = match state.load_session(&headers).await {
+        Ok(s) => s,
+        Err(e) => return state.unavailable("login", e),
+    };
+    if !csrf_ok(session.as_ref(), form.get("csrf_token")) {
+        return state.csrf_refused();
+    }
+    let Some(session) = session else {
+        return state.csrf_refused();
+    };
+    let request = match form.get("request") {
+        Some(id) => match load_pending(&state, Some(id)).await {
+            Ok((p, _, client)) => Some((p.id, client.name)),
+            Err(res) => return res,
+        },
+        None => None,
+    };
+    let username = form.get("username").unwrap_or("").trim();
+    let password = form.get("password").unwrap_or("");
+    let page = Form {
+        csrf_token: &session.csrf_token,
+        request_id: request.as_ref().map(|(id, _)| id.as_str()),
+        client_name: request.as_ref().map(|(_, n)| n.as_str()),
+        username: if username.len() <= MAX_USERNAME {
+            username
+        } else {
+            ""
+        },
+    };
+
+    let now = state.oidc.now();
+    let user_key = format!("user:{}", username.to_lowercase());
+    let ip_key = format!("ip:{ip}");
+    match state
+        .oidc
+        .store
+        .throttled_until(&[user_key.clone(), ip_key.clone()], now)
+        .await
+    {
+        Ok(Some(until)) => return too_many(&state, &page, until - now),
+        Ok(None) => {}
+        Err(e) => return state.unavailable("login", e),
+    }
+
+    let credentials =
+        if username.is_empty() || username.len() > MAX_USERNAME || password.len() > MAX_PASSWORD {
+            None
+        } else {
+            match state.oidc.store.find_user_credentials(username).await {
+                Ok(c) => c,
+                Err(e) => return state.unavailable("login", e),
+            }
+        };
+    // A disabled account verifies against its real hash and then fails like a wrong password.
+    let (user, hash) = match credentials {
+        Some((u, h)) => (Some(u), Some(h)),
+        None => (None, None),
+    };
+    let verified = password::verify(hash, password.to_owned()).await;
+    let user = user.filter(|u| verified && !u.disabled);
+
+    let Some(user) = user else {
+        let mut locked = None;
+        for key in [&user_key, &ip_key] {
+            match state
+                .oidc
+                .store
+                .record_login_failure(key, &state.throttle, now)
+                .await
+            {
+                Ok(l) => locked = locked.max(l),
+                Err(e) => return state.unavailable("login", e),
+            }
+        }
+        tracing::info!(ip = %ip, "failed sign-in");
+        if let Some(until) = locked {
+            return too_many(&state, &page, until - now);
+        }
+        return render(
+            &state,
+            StatusCode::UNAUTHORIZED,
+            &page,
+            Some(BAD_CREDENTIALS),
+        );
+    };
+
+    if let Err(e) = state.oidc.store.clear_login_failures(&user_key).await {
+        return state.unavailable("login", e);
+    }
+    let (cookie_value, fresh) = state.new_session(Some((&user.id, now)));
+    if let Err(e) = state
+        .oidc
+        .store
+        .replace_session(Some(&session.id_hash), &fresh)
+        .await
+    {
+        return state.unavailable("login", e);
+    }
+    let location = match &request {
+        Some((id, _)) => {
+            if let Err(e) = state.oidc.store.mark_request_logged_in(id, now).await {
+                return state.unavailable("login", e);
+            }
+            format!(
+                "{}/authorize/continue?request={id}",
+                state.oidc.issuer.as_str()
+            )
+        }
+        None => state.oidc.issuer.url("/"),
+    };
+    tracing::info!(user = %user.id, "signed in");
+    // RFC 9700 §4.12: 303, so the browser does not resend the password to the next hop.
+    let mut res = see_other(&location);
+    res.headers_mut()
+        .append(header::SET_COOKIE, state.cookie.set(&cookie_value));
+    res
+}
+
+fn too_many(state: &AuthorizeState, page: &Form<'_>, retry_after: i64) -> Response {
+    let mut res = render(
+        state,
+        StatusCode::TOO_MANY_REQUESTS,
+        page,
+        Some("Too many failed sign-in attempts. Wait a moment and try again."),
+    );
+    if let Ok(v) = HeaderValue::from_str(&retry_after.max(1).to_string()) {
+        res.headers_mut().insert(header::RETRY_AFTER, v);
+    }
+    res
+}

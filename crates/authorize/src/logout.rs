@@ -1,0 +1,223 @@
+//! RP-Initiated Logout 1.0 at the `end_session_endpoint`.
+//!
+//! With a valid `id_token_hint` for the current session the user is signed out at once;
+//! otherwise the user confirms on a CSRF-protected page (§2, §6: a logout request without
+//! a hint may come from anyone). `post_logout_redirect_uri` is honoured only when it is
+//! registered, exactly, for the client the request identifies (§3).
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{RawQuery, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::Response;
+use axum::routing::{get, post};
+use gatehouse_core::Client;
+
+use crate::AuthorizeState;
+use crate::endpoint::{is_form, see_other};
+use crate::pages::{self, LogoutForm, LogoutPage};
+use crate::request::RedirectTarget;
+use crate::session::csrf_ok;
+use gatehouse_core::Params;
+
+pub fn routes() -> Router<AuthorizeState> {
+    Router::new()
+        .route("/logout", get(logout_get).post(logout_post))
+        .route("/logout/confirm", post(logout_confirm))
+}
+
+/// A validated logout request.
+struct LogoutRequest {
+    client: Option<Client>,
+    redirect: Option<RedirectTarget>,
+    hint_sid: Option<String>,
+    hint_sub: Option<String>,
+}
+
+async fn validate(state: &AuthorizeState, params: &Params) -> Result<LogoutRequest, Response> {
+    let bad = |d: &str| state.page_error(StatusCode::BAD_REQUEST, "Invalid sign-out request", d);
+    if let Some(name) = params.first_duplicated() {
+        return Err(bad(&format!("Parameter {name} was sent more than once.")));
+    }
+    let hint = match params.get("id_token_hint") {
+        None => None,
+        Some(h) => Some(
+            state
+                .oidc
+                .minter
+                .verify_id_token_hint(&state.oidc.keys, h)
+                .map_err(|_| bad("The id_token_hint is not an ID token issued by this server."))?,
+        ),
+    };
+    let client_id = match (params.get("client_id"), &hint) {
+        (Some(c), Some(h)) if c != h.client_id => {
+            return Err(bad("client_id does not match the id_token_hint."));
+        }
+        (Some(c), _) => Some(c.to_owned()),
+        (None, Some(h)) => Some(h.client_id.clone()),
+        (None, None) => None,
+    };
+    let client = match &client_id {
+        None => None,
+        Some(id) => match state.oidc.store.find_client(id).await {
+            Ok(Some(c)) => Some(c),
+            Ok(None) => return Err(bad("The client is not registered here.")),
+            Err(e) => return Err(state.unavailable("logout", e)),
+        },
+    };
+    let redirect = match params.get("post_logout_redirect_uri") {
+        None => None,
+        Some(uri) => {
+            let registered = client
+                .as_ref()
+                .is_some_and(|c| c.post_logout_redirect_uris.iter().any(|r| r == uri));
+            if !registered {
+                return Err(bad(
+                    "The post_logout_redirect_uri is not registered for this client, or the request names no client.",
+                ));
+            }
+            Some(RedirectTarget {
+                redirect_uri: uri.to_owned(),
+                state: params
+                    .get("state")
+                    .filter(|s| s.len() <= 2048 && !s.chars().any(char::is_control))
+                    .map(str::to_owned),
+            })
+        }
+    };
+    Ok(LogoutRequest {
+        client,
+        redirect,
+        hint_sid: hint.as_ref().and_then(|h| h.sid.clone()),
+        hint_sub: hint.map(|h| h.sub),
+    })
+}
+
+async fn logout_get(
+    State(state): State<AuthorizeState>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+) -> Response {
+    let params = Params::parse(query.unwrap_or_default().as_bytes());
+    logout(state, params, headers).await
+}
+
+async fn logout_post(
+    State(state): State<AuthorizeState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    if !is_form(&headers) {
+        return state.page_error(
+            StatusCode::BAD_REQUEST,
+            "Invalid sign-out request",
+            "Expected a form.",
+        );
+    }
+    logout(state, Params::parse(&body), headers).await
+}
+
+async fn logout(state: AuthorizeState, params: Params, headers: HeaderMap) -> Response {
+    let req = match validate(&state, &params).await {
+        Ok(r) => r,
+        Err(res) => return res,
+    };
+    let session = match state.load_session(&headers).await {
+        Ok(s) => s,
+        Err(e) => return state.unavailable("logout", e),
+    };
+    let Some(session) = session.filter(|s| s.user_id.is_some()) else {
+        // Nobody is signed in: nothing to confirm.
+        return finish(&state, req.redirect.as_ref(), None);
+    };
+    let hint_matches = match (&req.hint_sid, &req.hint_sub) {
+        (Some(sid), _) => *sid == session.sid,
+        (None, Some(sub)) => session.user_id.as_deref() == Some(sub.as_str()),
+        (None, None) => false,
+    };
+    if hint_matches {
+        if let Err(e) = state.oidc.store.delete_session(&session.id_hash).await {
+            return state.unavailable("logout", e);
+        }
+        return finish(&state, req.redirect.as_ref(), Some(&state));
+    }
+    pages::render(
+        StatusCode::OK,
+        &LogoutPage {
+            issuer: state.oidc.issuer.as_str(),
+            confirm: Some(LogoutForm {
+                csrf_token: &session.csrf_token,
+                client_name: req.client.as_ref().map(|c| c.name.as_str()),
+                client_id: req.client.as_ref().map(|c| c.client_id.as_str()),
+                post_logout_redirect_uri: req.redirect.as_ref().map(|r| r.redirect_uri.as_str()),
+                state: req.redirect.as_ref().and_then(|r| r.state.as_deref()),
+            }),
+        },
+    )
+}
+
+async fn logout_confirm(
+    State(state): State<AuthorizeState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    if !is_form(&headers) {
+        return state.csrf_refused();
+    }
+    let form = Params::parse(&body);
+    let session = match state.load_session(&headers).await {
+        Ok(s) => s,
+        Err(e) => return state.unavailable("logout", e),
+    };
+    if !csrf_ok(session.as_ref(), form.get("csrf_token")) {
+        return state.csrf_refused();
+    }
+    let req = match validate(&state, &form).await {
+        Ok(r) => r,
+        Err(res) => return res,
+    };
+    if let Some(s) = &session
+        && let Err(e) = state.oidc.store.delete_session(&s.id_hash).await
+    {
+        return state.unavailable("logout", e);
+    }
+    finish(&state, req.redirect.as_ref(), Some(&state))
+}
+
+/// After logout: back to the client, or the signed-out page. `clear` removes the cookie.
+fn finish(
+    state: &AuthorizeState,
+    redirect: Option<&RedirectTarget>,
+    clear: Option<&AuthorizeState>,
+) -> Response {
+    let mut res = match redirect {
+        Some(target) => {
+            let mut url = match url::Url::parse(&target.redirect_uri) {
+                Ok(u) => u,
+                Err(_) => {
+                    return state.page_error(
+                        StatusCode::BAD_REQUEST,
+                        "Invalid redirect",
+                        "Malformed URI.",
+                    );
+                }
+            };
+            if let Some(s) = &target.state {
+                url.query_pairs_mut().append_pair("state", s);
+            }
+            see_other(url.as_str())
+        }
+        None => pages::render(
+            StatusCode::OK,
+            &LogoutPage {
+                issuer: state.oidc.issuer.as_str(),
+                confirm: None,
+            },
+        ),
+    };
+    if let Some(s) = clear {
+        res.headers_mut()
+            .append(header::SET_COOKIE, s.cookie.clear());
+    }
+    res
+}

@@ -1,0 +1,122 @@
+//! Server-rendered pages (askama, auto-escaped) and the headers every page carries.
+
+use askama::Template;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{Html, IntoResponse, Response};
+
+#[derive(Template)]
+#[template(path = "login.html")]
+pub struct LoginPage<'a> {
+    pub issuer: &'a str,
+    pub csrf_token: &'a str,
+    pub request_id: Option<&'a str>,
+    pub client_name: Option<&'a str>,
+    pub username: &'a str,
+    pub error: Option<&'a str>,
+}
+
+pub struct ScopeLine {
+    pub name: String,
+    pub description: &'static str,
+}
+
+#[derive(Template)]
+#[template(path = "consent.html")]
+pub struct ConsentPage<'a> {
+    pub issuer: &'a str,
+    pub csrf_token: &'a str,
+    pub request_id: &'a str,
+    pub client_name: &'a str,
+    pub username: &'a str,
+    pub redirect_host: &'a str,
+    pub scopes: Vec<ScopeLine>,
+}
+
+#[derive(Template)]
+#[template(path = "error.html")]
+pub struct ErrorPage<'a> {
+    pub issuer: &'a str,
+    pub title: &'a str,
+    pub description: &'a str,
+}
+
+pub struct LogoutForm<'a> {
+    pub csrf_token: &'a str,
+    pub client_name: Option<&'a str>,
+    pub client_id: Option<&'a str>,
+    pub post_logout_redirect_uri: Option<&'a str>,
+    pub state: Option<&'a str>,
+}
+
+#[derive(Template)]
+#[template(path = "logout.html")]
+pub struct LogoutPage<'a> {
+    pub issuer: &'a str,
+    pub confirm: Option<LogoutForm<'a>>,
+}
+
+#[derive(Template)]
+#[template(path = "index.html")]
+pub struct IndexPage<'a> {
+    pub issuer: &'a str,
+    pub username: Option<&'a str>,
+}
+
+pub const STYLESHEET: &str = include_str!("../../../templates/gatehouse.css");
+
+/// What each scope means, in words for the consent page.
+pub fn describe_scope(scope: &str) -> &'static str {
+    match scope {
+        "openid" => "confirm who you are",
+        "profile" => "see your name and username",
+        "email" => "see your email address",
+        "offline_access" => "keep access while you are away",
+        _ => "an access right defined by the application",
+    }
+}
+
+/// Renders a page with the given status.
+pub fn render(status: StatusCode, page: &impl Template) -> Response {
+    match page.render() {
+        Ok(body) => (status, Html(body)).into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "template rendering failed");
+            (StatusCode::INTERNAL_SERVER_ERROR, "internal error").into_response()
+        }
+    }
+}
+
+pub fn error_page(issuer: &str, status: StatusCode, title: &str, description: &str) -> Response {
+    render(
+        status,
+        &ErrorPage {
+            issuer,
+            title,
+            description,
+        },
+    )
+}
+
+/// Headers for every response of the browser-facing endpoints: no framing (RFC 9700 §4.16,
+/// RFC 6749 §10.13), no referrer leaking codes or state (RFC 9700 §4.2.4), no assets from
+/// other origins and no script at all, and no caching of pages that carry CSRF tokens.
+pub fn add_security_headers(res: &mut Response) {
+    let h = res.headers_mut();
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(
+            "default-src 'none'; style-src 'self'; img-src 'self'; base-uri 'none'; frame-ancestors 'none'",
+        ),
+    );
+    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    h.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+}

@@ -1,0 +1,153 @@
+//! Browser sessions: the cookie, the row behind it, and the CSRF token it carries.
+//!
+//! The cookie holds a 256-bit random value; the database keeps only its SHA-256. The
+//! cookie is `HttpOnly; SameSite=Lax; Path=/`, and with an https issuer also `Secure` with
+//! the `__Host-` prefix, so no subdomain can plant or overwrite it.
+
+use axum::http::{HeaderMap, HeaderValue, header};
+use gatehouse_core::{BrowserSession, User, secret};
+use gatehouse_storage::StoreResult;
+
+use crate::AuthorizeState;
+
+/// Lifetime of a session before anyone signs in (long enough to read the login page).
+pub const ANONYMOUS_TTL: i64 = 60 * 60;
+
+#[derive(Debug, Clone)]
+pub struct CookieSettings {
+    pub name: &'static str,
+    pub secure: bool,
+}
+
+impl CookieSettings {
+    pub fn for_issuer(https: bool) -> Self {
+        if https {
+            Self {
+                name: "__Host-gatehouse-session",
+                secure: true,
+            }
+        } else {
+            Self {
+                name: "gatehouse-session",
+                secure: false,
+            }
+        }
+    }
+
+    pub fn set(&self, value: &str) -> HeaderValue {
+        let secure = if self.secure { "; Secure" } else { "" };
+        HeaderValue::from_str(&format!(
+            "{}={value}; Path=/; HttpOnly; SameSite=Lax{secure}",
+            self.name
+        ))
+        .unwrap_or_else(|_| HeaderValue::from_static(""))
+    }
+
+    pub fn clear(&self) -> HeaderValue {
+        let secure = if self.secure { "; Secure" } else { "" };
+        HeaderValue::from_str(&format!(
+            "{}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0{secure}",
+            self.name
+        ))
+        .unwrap_or_else(|_| HeaderValue::from_static(""))
+    }
+
+    /// The session cookie's value, if the request carries a well-formed one.
+    pub fn read(&self, headers: &HeaderMap) -> Option<String> {
+        headers
+            .get_all(header::COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(';'))
+            .filter_map(|pair| pair.trim().split_once('='))
+            .find(|(name, _)| *name == self.name)
+            .map(|(_, value)| value.to_owned())
+            .filter(|v| {
+                v.len() == 43
+                    && v.bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+            })
+    }
+}
+
+/// A session as a request sees it: the row, and whether a cookie must be set.
+pub struct Current {
+    pub session: BrowserSession,
+    pub set_cookie: Option<HeaderValue>,
+}
+
+impl AuthorizeState {
+    /// The live session named by the request's cookie.
+    pub async fn load_session(&self, headers: &HeaderMap) -> StoreResult<Option<BrowserSession>> {
+        let Some(value) = self.cookie.read(headers) else {
+            return Ok(None);
+        };
+        self.oidc
+            .store
+            .find_session(&secret::hash_secret(&value), self.oidc.now())
+            .await
+    }
+
+    /// The session's user, if it is signed in and the account is still enabled.
+    pub async fn signed_in_user(
+        &self,
+        session: Option<&BrowserSession>,
+    ) -> StoreResult<Option<(User, i64)>> {
+        let Some((user_id, auth_time)) = session.and_then(|s| s.authenticated()) else {
+            return Ok(None);
+        };
+        Ok(self
+            .oidc
+            .store
+            .find_user(user_id)
+            .await?
+            .filter(|u| !u.disabled)
+            .map(|u| (u, auth_time)))
+    }
+
+    /// The request's session, or a new anonymous one (which needs its cookie set).
+    pub async fn ensure_session(&self, headers: &HeaderMap) -> StoreResult<Current> {
+        if let Some(session) = self.load_session(headers).await? {
+            return Ok(Current {
+                session,
+                set_cookie: None,
+            });
+        }
+        let (value, session) = self.new_session(None);
+        self.oidc.store.create_session(&session).await?;
+        Ok(Current {
+            session,
+            set_cookie: Some(self.cookie.set(&value)),
+        })
+    }
+
+    /// A fresh session row and the cookie value that names it. Every field is new, the
+    /// CSRF token included, so nothing from before a login survives it.
+    pub fn new_session(&self, user: Option<(&str, i64)>) -> (String, BrowserSession) {
+        let value = secret::new_secret();
+        let now = self.oidc.now();
+        let ttl = if user.is_some() {
+            self.session_ttl
+        } else {
+            ANONYMOUS_TTL
+        };
+        let session = BrowserSession {
+            id_hash: secret::hash_secret(&value),
+            sid: secret::random_token(16),
+            user_id: user.map(|(u, _)| u.to_owned()),
+            auth_time: user.map(|(_, t)| t),
+            csrf_token: secret::new_secret(),
+            created_at: now,
+            expires_at: now + ttl,
+        };
+        (value, session)
+    }
+}
+
+/// Does the submitted CSRF token belong to this session (RFC 6749 §10.12)?
+pub fn csrf_ok(session: Option<&BrowserSession>, submitted: Option<&str>) -> bool {
+    match (session, submitted) {
+        (Some(s), Some(t)) => secret::constant_time_eq(&s.csrf_token, t),
+        _ => false,
+    }
+}

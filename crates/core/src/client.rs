@@ -1,0 +1,192 @@
+//! Registered clients (RFC 6749 §2, RFC 7591 §2 metadata names).
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+
+use crate::redirect;
+use crate::scope::Scopes;
+
+/// `application_type` (OpenID Connect Dynamic Client Registration §2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ApplicationType {
+    Web,
+    Native,
+}
+
+/// `token_endpoint_auth_method` (RFC 7591 §2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ClientAuthMethod {
+    ClientSecretBasic,
+    ClientSecretPost,
+    None,
+}
+
+/// `grant_types` (RFC 7591 §2). Only grants this server implements are listed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum GrantType {
+    #[serde(rename = "authorization_code")]
+    AuthorizationCode,
+    #[serde(rename = "refresh_token")]
+    RefreshToken,
+    #[serde(rename = "client_credentials")]
+    ClientCredentials,
+    #[serde(rename = "urn:ietf:params:oauth:grant-type:device_code")]
+    DeviceCode,
+}
+
+macro_rules! string_enum {
+    ($ty:ty { $($variant:path => $s:literal),+ $(,)? }) => {
+        impl $ty {
+            pub fn as_str(&self) -> &'static str {
+                match self { $($variant => $s),+ }
+            }
+        }
+        impl fmt::Display for $ty {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+        impl FromStr for $ty {
+            type Err = String;
+            fn from_str(s: &str) -> Result<Self, String> {
+                match s {
+                    $($s => Ok($variant),)+
+                    other => Err(format!(
+                        "unsupported value {other:?}; expected one of: {}",
+                        [$($s),+].join(", ")
+                    )),
+                }
+            }
+        }
+    };
+}
+
+string_enum!(ApplicationType { ApplicationType::Web => "web", ApplicationType::Native => "native" });
+string_enum!(ClientAuthMethod {
+    ClientAuthMethod::ClientSecretBasic => "client_secret_basic",
+    ClientAuthMethod::ClientSecretPost => "client_secret_post",
+    ClientAuthMethod::None => "none",
+});
+string_enum!(GrantType {
+    GrantType::AuthorizationCode => "authorization_code",
+    GrantType::RefreshToken => "refresh_token",
+    GrantType::ClientCredentials => "client_credentials",
+    GrantType::DeviceCode => "urn:ietf:params:oauth:grant-type:device_code",
+});
+
+/// A registered client as the protocol code sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Client {
+    pub client_id: String,
+    pub name: String,
+    /// SHA-256 of the client secret (see [`crate::secret::hash_secret`]); `None` for public clients.
+    pub secret_hash: Option<String>,
+    pub redirect_uris: Vec<String>,
+    pub post_logout_redirect_uris: Vec<String>,
+    pub grant_types: Vec<GrantType>,
+    /// Scopes beyond the standard OpenID ones that this client may request.
+    pub scopes: Scopes,
+    pub auth_method: ClientAuthMethod,
+    pub application_type: ApplicationType,
+    pub created_at: i64,
+}
+
+impl Client {
+    /// A public client has no secret and must use PKCE (RFC 9700 §2.1.1).
+    pub fn is_public(&self) -> bool {
+        self.auth_method == ClientAuthMethod::None
+    }
+
+    pub fn allows_grant(&self, grant: GrantType) -> bool {
+        self.grant_types.contains(&grant)
+    }
+
+    /// The scopes this client may ask for: the OpenID Connect ones plus its registered ones.
+    pub fn allowed_scopes(&self) -> Scopes {
+        Scopes::from_iter(crate::scope::STANDARD_SCOPES).union(&self.scopes)
+    }
+
+    /// The registered redirect URI that `requested` matches, if any.
+    pub fn find_redirect_uri(&self, requested: &str) -> Option<&str> {
+        self.redirect_uris
+            .iter()
+            .find(|r| redirect::matches(r, requested, self.application_type))
+            .map(String::as_str)
+    }
+}
+
+/// What an administrator supplies to register a client.
+#[derive(Debug, Clone)]
+pub struct NewClient {
+    pub name: String,
+    pub redirect_uris: Vec<String>,
+    pub post_logout_redirect_uris: Vec<String>,
+    pub grant_types: Vec<GrantType>,
+    pub scopes: Scopes,
+    pub auth_method: ClientAuthMethod,
+    pub application_type: ApplicationType,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ClientMetadataError {
+    #[error("client name must not be empty")]
+    EmptyName,
+    #[error("the authorization_code grant needs at least one redirect URI")]
+    MissingRedirectUri,
+    #[error("redirect URI {uri:?}: {reason}")]
+    RedirectUri {
+        uri: String,
+        reason: redirect::RedirectUriError,
+    },
+    #[error("post-logout redirect URI {uri:?}: {reason}")]
+    PostLogoutRedirectUri {
+        uri: String,
+        reason: redirect::RedirectUriError,
+    },
+    #[error("a public client (auth method none) cannot use the client_credentials grant")]
+    PublicClientCredentials,
+    #[error("at least one grant type is required")]
+    NoGrantTypes,
+}
+
+impl NewClient {
+    /// Validates the metadata as a registration endpoint would (RFC 7591 §2).
+    pub fn validate(&self) -> Result<(), ClientMetadataError> {
+        if self.name.trim().is_empty() {
+            return Err(ClientMetadataError::EmptyName);
+        }
+        if self.grant_types.is_empty() {
+            return Err(ClientMetadataError::NoGrantTypes);
+        }
+        if self.grant_types.contains(&GrantType::AuthorizationCode) && self.redirect_uris.is_empty()
+        {
+            return Err(ClientMetadataError::MissingRedirectUri);
+        }
+        for uri in &self.redirect_uris {
+            redirect::validate_for_registration(uri, self.application_type).map_err(|reason| {
+                ClientMetadataError::RedirectUri {
+                    uri: uri.clone(),
+                    reason,
+                }
+            })?;
+        }
+        for uri in &self.post_logout_redirect_uris {
+            redirect::validate_for_registration(uri, self.application_type).map_err(|reason| {
+                ClientMetadataError::PostLogoutRedirectUri {
+                    uri: uri.clone(),
+                    reason,
+                }
+            })?;
+        }
+        if self.auth_method == ClientAuthMethod::None
+            && self.grant_types.contains(&GrantType::ClientCredentials)
+        {
+            return Err(ClientMetadataError::PublicClientCredentials);
+        }
+        Ok(())
+    }
+}

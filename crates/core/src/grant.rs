@@ -1,0 +1,39 @@
+//! Grants and the authorization codes that carry them to the token endpoint.
+
+use crate::scope::Scopes;
+
+/// An authorization a user (or, for client credentials, the client itself) gave a client.
+/// Every token derives from one grant; revoking the grant revokes them all.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Grant {
+    pub id: String,
+    pub client_id: String,
+    pub user_id: Option<String>,
+    pub scopes: Scopes,
+    pub sid: Option<String>,
+    pub auth_time: Option<i64>,
+    pub created_at: i64,
+    pub revoked_at: Option<i64>,
+}
+
+/// The stored row of an authorization code: everything the token endpoint needs, so the
+/// authorization and token crates share this row and nothing else.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuthorizationCode {
+    pub code_hash: String,
+    pub grant_id: String,
+    pub client_id: String,
+    pub user_id: String,
+    /// The `redirect_uri` parameter of the authorization request, if it was sent; the token
+    /// request must then repeat it exactly (RFC 6749 §4.1.3).
+    pub redirect_uri: Option<String>,
+    pub scopes: Scopes,
+    pub nonce: Option<String>,
+    /// The PKCE challenge in the form [`crate::pkce::accept_challenge`] returned.
+    pub pkce_challenge: Option<String>,
+    pub sid: String,
+    pub auth_time: i64,
+    pub created_at: i64,
+    pub expires_at: i64,
+    pub consumed_at: Option<i64>,
+}

@@ -1,0 +1,81 @@
+//! `/.well-known/openid-configuration` (OpenID Connect Discovery 1.0 §4),
+//! `/.well-known/oauth-authorization-server` (RFC 8414 §3) and the JWKS.
+//!
+//! The document lists only what works: each value here has a test that exercises it.
+
+use axum::Router;
+use axum::extract::State;
+use axum::http::{HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use gatehouse_core::scope::STANDARD_SCOPES;
+use serde_json::{Value, json};
+
+use crate::{Oidc, claims};
+
+pub const JWKS_PATH: &str = "/jwks.json";
+
+pub fn document(state: &Oidc) -> Value {
+    let i = &state.issuer;
+    json!({
+        "issuer": i.as_str(),
+        "authorization_endpoint": i.url("/authorize"),
+        "token_endpoint": i.url("/token"),
+        "userinfo_endpoint": i.url("/userinfo"),
+        "jwks_uri": i.url(JWKS_PATH),
+        "end_session_endpoint": i.url("/logout"),
+        "scopes_supported": STANDARD_SCOPES,
+        "response_types_supported": ["code"],
+        "response_modes_supported": ["query"],
+        "grant_types_supported": ["authorization_code"],
+        "subject_types_supported": ["public"],
+        "id_token_signing_alg_values_supported": [state.minter.settings.id_token_alg.as_str()],
+        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
+        "claims_supported": claims::SUPPORTED,
+        "code_challenge_methods_supported": ["S256"],
+        "authorization_response_iss_parameter_supported": true,
+        "prompt_values_supported": ["none", "login", "consent"],
+        "display_values_supported": ["page"],
+        "claims_parameter_supported": false,
+        "request_parameter_supported": false,
+        "request_uri_parameter_supported": false,
+        "require_request_uri_registration": false,
+        "ui_locales_supported": ["en"],
+    })
+}
+
+/// Public, cacheable JSON that any origin may read (browser apps fetch discovery and keys).
+fn public_json(value: Value, max_age: u32) -> Response {
+    let mut res = axum::Json(value).into_response();
+    let h = res.headers_mut();
+    h.insert(
+        header::ACCESS_CONTROL_ALLOW_ORIGIN,
+        HeaderValue::from_static("*"),
+    );
+    if let Ok(v) = HeaderValue::from_str(&format!("public, max-age={max_age}")) {
+        h.insert(header::CACHE_CONTROL, v);
+    }
+    res
+}
+
+async fn openid_configuration(State(state): State<Oidc>) -> Response {
+    public_json(document(&state), 3600)
+}
+
+async fn jwks(State(state): State<Oidc>) -> Response {
+    // Short cache: a rotated key must reach relying parties quickly.
+    public_json(state.keys.jwks(), 300)
+}
+
+pub fn routes() -> Router<Oidc> {
+    Router::new()
+        .route(
+            "/.well-known/openid-configuration",
+            get(openid_configuration),
+        )
+        .route(
+            "/.well-known/oauth-authorization-server",
+            get(openid_configuration),
+        )
+        .route(JWKS_PATH, get(jwks))
+}

@@ -1,0 +1,86 @@
+//! OpenID Connect: signing keys, ID and access tokens, discovery, JWKS and userinfo.
+
+pub mod claims;
+pub mod discovery;
+pub mod keys;
+pub mod tokens;
+pub mod userinfo;
+
+use std::sync::Arc;
+
+use axum::Router;
+use gatehouse_core::Clock;
+use gatehouse_storage::Store;
+
+pub use keys::{Alg, KeySet};
+pub use tokens::{AccessTokenClaims, Minter, TokenSettings};
+
+/// The issuer identifier (OIDC Discovery §3, RFC 8414 §2): an https URL (http on loopback)
+/// with no query or fragment. Every URL the server emits is built from it, never from the
+/// request's `Host` or `X-Forwarded-*` headers (RFC 9700 §4.13).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Issuer(String);
+
+impl Issuer {
+    /// `value` must already be validated by configuration; a trailing slash is dropped.
+    pub fn new(value: &str) -> Self {
+        Self(value.trim_end_matches('/').to_owned())
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The absolute URL of one of this server's endpoints.
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.0, path)
+    }
+
+    pub fn is_https(&self) -> bool {
+        self.0.starts_with("https://")
+    }
+}
+
+/// What the OpenID Connect handlers, and the endpoints that mint tokens, share.
+#[derive(Clone)]
+pub struct Oidc {
+    pub store: Store,
+    pub keys: Arc<KeySet>,
+    pub issuer: Issuer,
+    pub minter: Minter,
+    pub clock: Arc<dyn Clock>,
+}
+
+impl Oidc {
+    pub fn new(
+        store: Store,
+        keys: Arc<KeySet>,
+        issuer: Issuer,
+        settings: TokenSettings,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
+        let minter = Minter {
+            issuer: issuer.as_str().to_owned(),
+            settings,
+        };
+        Self {
+            store,
+            keys,
+            issuer,
+            minter,
+            clock,
+        }
+    }
+
+    pub fn now(&self) -> i64 {
+        self.clock.now()
+    }
+}
+
+/// Discovery, JWKS and userinfo.
+pub fn routes(state: Oidc) -> Router {
+    Router::new()
+        .merge(discovery::routes())
+        .merge(userinfo::routes())
+        .with_state(state)
+}

@@ -1,0 +1,287 @@
+//! Minting and checking the JWTs Gatehouse issues: ID tokens (OIDC Core §2) and access
+//! tokens (RFC 9068). josekit verifies signatures only; every claim is checked here.
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use gatehouse_core::Scopes;
+use josekit::jws::JwsHeader;
+use josekit::jwt::{self, JwtPayload};
+use serde_json::{Map, Value, json};
+use sha2::{Digest, Sha256};
+
+use crate::keys::{Alg, KeySet};
+
+#[derive(Debug, thiserror::Error)]
+pub enum TokenError {
+    #[error("no signing key for {0}")]
+    NoKey(&'static str),
+    #[error("signing failed: {0}")]
+    Sign(String),
+}
+
+/// Why a presented JWT was not accepted. The variants are for logs; clients see one error.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum VerifyError {
+    #[error("not a JWT signed by this server")]
+    Signature,
+    #[error("unexpected token type")]
+    Type,
+    #[error("wrong issuer")]
+    Issuer,
+    #[error("expired")]
+    Expired,
+    #[error("claim {0} missing or malformed")]
+    Claim(&'static str),
+}
+
+/// Access token lifetime and the algorithms used, fixed at start-up.
+#[derive(Debug, Clone)]
+pub struct TokenSettings {
+    pub access_token_ttl: i64,
+    pub id_token_ttl: i64,
+    pub access_token_alg: Alg,
+    pub id_token_alg: Alg,
+}
+
+impl Default for TokenSettings {
+    fn default() -> Self {
+        Self {
+            access_token_ttl: 900,
+            id_token_ttl: 3600,
+            access_token_alg: Alg::ES256,
+            id_token_alg: Alg::RS256,
+        }
+    }
+}
+
+/// What an access token says, once its signature and claims have been checked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccessTokenClaims {
+    pub jti: String,
+    pub sub: String,
+    pub client_id: String,
+    pub scopes: Scopes,
+    pub grant_id: String,
+    pub iat: i64,
+    pub exp: i64,
+    pub auth_time: Option<i64>,
+}
+
+/// The inputs of an ID token.
+#[derive(Debug, Clone)]
+pub struct IdTokenInput<'a> {
+    pub sub: &'a str,
+    pub client_id: &'a str,
+    pub nonce: Option<&'a str>,
+    pub auth_time: i64,
+    pub sid: Option<&'a str>,
+    /// The access token issued alongside, for `at_hash`.
+    pub access_token: Option<&'a str>,
+    /// Extra claims (those of the granted scopes, when there is no userinfo to ask).
+    pub extra: Map<String, Value>,
+}
+
+/// The inputs of an access token.
+#[derive(Debug, Clone)]
+pub struct AccessTokenInput<'a> {
+    pub sub: &'a str,
+    pub client_id: &'a str,
+    pub scopes: &'a Scopes,
+    pub grant_id: &'a str,
+    pub auth_time: Option<i64>,
+    pub sid: Option<&'a str>,
+    pub jti: &'a str,
+}
+
+/// `at_hash` (OIDC Core §3.1.3.6): base64url of the left half of the SHA-256 of the token
+/// (SHA-256 matches both RS256 and ES256).
+pub fn at_hash(access_token: &str) -> String {
+    let digest = Sha256::digest(access_token.as_bytes());
+    URL_SAFE_NO_PAD.encode(&digest[..16])
+}
+
+fn sign(
+    keys: &KeySet,
+    alg: Alg,
+    typ: &str,
+    claims: Map<String, Value>,
+) -> Result<String, TokenError> {
+    let key = keys.active(alg).ok_or(TokenError::NoKey(alg.as_str()))?;
+    let mut header = JwsHeader::new();
+    header.set_token_type(typ);
+    header.set_key_id(&key.kid);
+    let payload = JwtPayload::from_map(claims).map_err(|e| TokenError::Sign(e.to_string()))?;
+    jwt::encode_with_signer(&payload, &header, key.signer())
+        .map_err(|e| TokenError::Sign(e.to_string()))
+}
+
+/// Verifies the signature of a JWT against this server's keys, choosing the key by `kid`
+/// and insisting that the header's `alg` is that key's algorithm (RFC 8725 §3.1): `none`,
+/// HMAC, or a key confusion never reach a verifier.
+pub fn verify_signature(
+    keys: &KeySet,
+    token: &str,
+) -> Result<(Map<String, Value>, JwsHeader), VerifyError> {
+    let (payload, header) = jwt::decode_with_verifier_selector(token, |header| {
+        let key = header.key_id().and_then(|kid| keys.by_kid(kid));
+        Ok(match (key, header.algorithm()) {
+            (Some(key), Some(alg)) if alg == key.alg.as_str() => Some(key.verifier()),
+            _ => None,
+        })
+    })
+    .map_err(|_| VerifyError::Signature)?;
+    Ok((payload.claims_set().clone(), header))
+}
+
+fn str_claim<'a>(
+    claims: &'a Map<String, Value>,
+    name: &'static str,
+) -> Result<&'a str, VerifyError> {
+    claims
+        .get(name)
+        .and_then(Value::as_str)
+        .ok_or(VerifyError::Claim(name))
+}
+
+fn int_claim(claims: &Map<String, Value>, name: &'static str) -> Result<i64, VerifyError> {
+    claims
+        .get(name)
+        .and_then(Value::as_i64)
+        .ok_or(VerifyError::Claim(name))
+}
+
+/// Issues JWTs on behalf of one issuer.
+#[derive(Debug, Clone)]
+pub struct Minter {
+    pub issuer: String,
+    pub settings: TokenSettings,
+}
+
+impl Minter {
+    /// An RFC 9068 access token. Its audience is the issuer itself (the userinfo endpoint
+    /// is its resource) until resource indicators are supported.
+    pub fn access_token(
+        &self,
+        keys: &KeySet,
+        input: &AccessTokenInput<'_>,
+        now: i64,
+    ) -> Result<String, TokenError> {
+        let mut claims = Map::new();
+        claims.insert("iss".into(), json!(self.issuer));
+        claims.insert("sub".into(), json!(input.sub));
+        claims.insert("aud".into(), json!(self.issuer));
+        claims.insert("client_id".into(), json!(input.client_id));
+        claims.insert("iat".into(), json!(now));
+        claims.insert("nbf".into(), json!(now));
+        claims.insert("exp".into(), json!(now + self.settings.access_token_ttl));
+        claims.insert("jti".into(), json!(input.jti));
+        claims.insert("scope".into(), json!(input.scopes.to_string()));
+        // The grant this token derives from: revoking the grant revokes the token.
+        claims.insert("gid".into(), json!(input.grant_id));
+        if let Some(t) = input.auth_time {
+            claims.insert("auth_time".into(), json!(t));
+        }
+        if let Some(sid) = input.sid {
+            claims.insert("sid".into(), json!(sid));
+        }
+        sign(keys, self.settings.access_token_alg, "at+jwt", claims)
+    }
+
+    /// An ID token (OIDC Core §2, §3.1.3.6).
+    pub fn id_token(
+        &self,
+        keys: &KeySet,
+        input: IdTokenInput<'_>,
+        now: i64,
+    ) -> Result<String, TokenError> {
+        let mut claims = input.extra;
+        claims.insert("iss".into(), json!(self.issuer));
+        claims.insert("sub".into(), json!(input.sub));
+        claims.insert("aud".into(), json!([input.client_id]));
+        claims.insert("azp".into(), json!(input.client_id));
+        claims.insert("iat".into(), json!(now));
+        claims.insert("exp".into(), json!(now + self.settings.id_token_ttl));
+        claims.insert("auth_time".into(), json!(input.auth_time));
+        if let Some(nonce) = input.nonce {
+            claims.insert("nonce".into(), json!(nonce));
+        }
+        if let Some(sid) = input.sid {
+            claims.insert("sid".into(), json!(sid));
+        }
+        if let Some(at) = input.access_token {
+            claims.insert("at_hash".into(), json!(at_hash(at)));
+        }
+        sign(keys, self.settings.id_token_alg, "JWT", claims)
+    }
+
+    /// Checks an access token: signature, `typ`, issuer and expiry. Whether its grant is
+    /// still live is the caller's question to the store.
+    pub fn verify_access_token(
+        &self,
+        keys: &KeySet,
+        token: &str,
+        now: i64,
+    ) -> Result<AccessTokenClaims, VerifyError> {
+        let (claims, header) = verify_signature(keys, token)?;
+        // RFC 9068 §4: the typ header tells access tokens from ID tokens.
+        if header.token_type() != Some("at+jwt") {
+            return Err(VerifyError::Type);
+        }
+        if str_claim(&claims, "iss")? != self.issuer {
+            return Err(VerifyError::Issuer);
+        }
+        let exp = int_claim(&claims, "exp")?;
+        if exp <= now {
+            return Err(VerifyError::Expired);
+        }
+        Ok(AccessTokenClaims {
+            jti: str_claim(&claims, "jti")?.to_owned(),
+            sub: str_claim(&claims, "sub")?.to_owned(),
+            client_id: str_claim(&claims, "client_id")?.to_owned(),
+            scopes: Scopes::parse(str_claim(&claims, "scope")?)
+                .map_err(|_| VerifyError::Claim("scope"))?,
+            grant_id: str_claim(&claims, "gid")?.to_owned(),
+            iat: int_claim(&claims, "iat")?,
+            exp,
+            auth_time: claims.get("auth_time").and_then(Value::as_i64),
+        })
+    }
+
+    /// Checks an ID token this server issued, used as `id_token_hint`. Expiry is not checked:
+    /// OIDC Core §3.1.2.1 and RP-Initiated Logout §2 accept expired hints.
+    pub fn verify_id_token_hint(
+        &self,
+        keys: &KeySet,
+        token: &str,
+    ) -> Result<IdTokenHint, VerifyError> {
+        let (claims, header) = verify_signature(keys, token)?;
+        if header.token_type().is_some_and(|t| t != "JWT") {
+            return Err(VerifyError::Type);
+        }
+        if str_claim(&claims, "iss")? != self.issuer {
+            return Err(VerifyError::Issuer);
+        }
+        let aud = match claims.get("aud") {
+            Some(Value::String(a)) => a.clone(),
+            Some(Value::Array(a)) => a
+                .first()
+                .and_then(Value::as_str)
+                .ok_or(VerifyError::Claim("aud"))?
+                .to_owned(),
+            _ => return Err(VerifyError::Claim("aud")),
+        };
+        Ok(IdTokenHint {
+            sub: str_claim(&claims, "sub")?.to_owned(),
+            client_id: aud,
+            sid: claims.get("sid").and_then(Value::as_str).map(str::to_owned),
+        })
+    }
+}
+
+/// What a verified `id_token_hint` tells.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdTokenHint {
+    pub sub: String,
+    pub client_id: String,
+    pub sid: Option<String>,
+}

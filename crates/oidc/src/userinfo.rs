@@ -1,0 +1,171 @@
+//! The UserInfo endpoint (OIDC Core §5.3), a protected resource in the sense of RFC 6750.
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use gatehouse_core::scope;
+
+use crate::{Oidc, claims};
+
+/// RFC 6750 §3.1 errors, sent in `WWW-Authenticate`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BearerError {
+    InvalidRequest,
+    InvalidToken,
+    InsufficientScope,
+    /// The store could not be asked: never answer as if the token were good or bad.
+    Unavailable,
+}
+
+impl BearerError {
+    fn parts(self) -> (StatusCode, &'static str, &'static str) {
+        match self {
+            Self::InvalidRequest => (
+                StatusCode::BAD_REQUEST,
+                "invalid_request",
+                "send the access token once, in the Authorization header or the form body",
+            ),
+            Self::InvalidToken => (
+                StatusCode::UNAUTHORIZED,
+                "invalid_token",
+                "the access token is missing, malformed, expired or revoked",
+            ),
+            Self::InsufficientScope => (
+                StatusCode::FORBIDDEN,
+                "insufficient_scope",
+                "the access token was not granted the openid scope",
+            ),
+            Self::Unavailable => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "temporarily_unavailable",
+                "try again later",
+            ),
+        }
+    }
+}
+
+impl IntoResponse for BearerError {
+    fn into_response(self) -> Response {
+        let (status, code, description) = self.parts();
+        let mut res = (
+            status,
+            axum::Json(serde_json::json!({"error": code, "error_description": description})),
+        )
+            .into_response();
+        let h = res.headers_mut();
+        if self != Self::Unavailable {
+            let challenge = format!(
+                "Bearer realm=\"gatehouse\", error=\"{code}\", error_description=\"{description}\""
+            );
+            if let Ok(v) = HeaderValue::from_str(&challenge) {
+                h.insert(header::WWW_AUTHENTICATE, v);
+            }
+        }
+        h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        res
+    }
+}
+
+/// The bearer token of a request: from `Authorization: Bearer` (RFC 6750 §2.1) or a form
+/// body `access_token` (§2.2), never both, never twice. A missing token is answered like
+/// an invalid one.
+pub fn bearer_token(headers: &HeaderMap, body: Option<&[u8]>) -> Result<String, BearerError> {
+    let mut from_header = None;
+    let mut auth_headers = headers.get_all(header::AUTHORIZATION).iter();
+    if let Some(value) = auth_headers.next() {
+        if auth_headers.next().is_some() {
+            return Err(BearerError::InvalidRequest);
+        }
+        let value = value.to_str().map_err(|_| BearerError::InvalidToken)?;
+        let (scheme, token) = value.split_once(' ').ok_or(BearerError::InvalidToken)?;
+        if !scheme.eq_ignore_ascii_case("bearer") || token.trim().is_empty() {
+            return Err(BearerError::InvalidToken);
+        }
+        from_header = Some(token.trim().to_owned());
+    }
+    let mut from_body = None;
+    if let Some(body) = body {
+        for (k, v) in form_urlencoded::parse(body) {
+            if k == "access_token" {
+                if from_body.is_some() {
+                    return Err(BearerError::InvalidRequest);
+                }
+                from_body = Some(v.into_owned());
+            }
+        }
+    }
+    match (from_header, from_body) {
+        (Some(_), Some(_)) => Err(BearerError::InvalidRequest),
+        (Some(t), None) | (None, Some(t)) if !t.is_empty() => Ok(t),
+        _ => Err(BearerError::InvalidToken),
+    }
+}
+
+fn is_form(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|v| {
+            v.trim()
+                .eq_ignore_ascii_case("application/x-www-form-urlencoded")
+        })
+}
+
+async fn userinfo(State(state): State<Oidc>, headers: HeaderMap, body: Bytes) -> Response {
+    let form = (!body.is_empty() && is_form(&headers)).then_some(&body[..]);
+    match respond(&state, &headers, form).await {
+        Ok(res) => res,
+        Err(e) => e.into_response(),
+    }
+}
+
+async fn respond(
+    state: &Oidc,
+    headers: &HeaderMap,
+    form: Option<&[u8]>,
+) -> Result<Response, BearerError> {
+    let token = bearer_token(headers, form)?;
+    let now = state.now();
+    let claims = state
+        .minter
+        .verify_access_token(&state.keys, &token, now)
+        .map_err(|e| {
+            tracing::debug!(reason = %e, "userinfo: access token refused");
+            BearerError::InvalidToken
+        })?;
+    let unavailable = |e| {
+        tracing::error!(error = %e, "userinfo: storage failed");
+        BearerError::Unavailable
+    };
+    let grant = state
+        .store
+        .find_grant(&claims.grant_id)
+        .await
+        .map_err(unavailable)?;
+    if grant.is_none_or(|g| g.revoked_at.is_some()) {
+        return Err(BearerError::InvalidToken);
+    }
+    if !claims.scopes.contains(scope::OPENID) {
+        return Err(BearerError::InsufficientScope);
+    }
+    let user = state
+        .store
+        .find_user(&claims.sub)
+        .await
+        .map_err(unavailable)?;
+    let Some(user) = user.filter(|u| !u.disabled) else {
+        return Err(BearerError::InvalidToken);
+    };
+    let mut res = axum::Json(claims::user_claims(&user, &claims.scopes)).into_response();
+    res.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    Ok(res)
+}
+
+pub fn routes() -> Router<Oidc> {
+    Router::new().route("/userinfo", get(userinfo).post(userinfo))
+}

@@ -1,0 +1,362 @@
+//! The command line: `serve` (the default), `migrate`, and bootstrap commands for users and
+//! clients. Readable output by default, JSON with `--json`; errors are one line on stderr
+//! and a non-zero exit.
+
+use std::io::{BufRead, Write};
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+use gatehouse_core::{ApplicationType, ClientAuthMethod, GrantType, NewClient, Scopes, secret};
+use gatehouse_storage::{NewUser, Store, StoreError};
+use serde_json::json;
+
+use crate::config::RawConfig;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "gatehouse",
+    version,
+    about = "An OAuth 2.0 and OpenID Connect authorization server"
+)]
+pub struct Cli {
+    /// A TOML configuration file; environment variables and flags override it.
+    #[arg(long, global = true, env = "GATEHOUSE_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// The issuer URL, from which every URL the server emits is built.
+    #[arg(long, global = true, env = "GATEHOUSE_ISSUER")]
+    pub issuer: Option<String>,
+    /// Address to listen on (default: derived from the issuer).
+    #[arg(long, global = true, env = "GATEHOUSE_LISTEN")]
+    pub listen: Option<String>,
+    /// sqlite://PATH or postgres://USER:PASSWORD@HOST/DB (default: sqlite://gatehouse.db).
+    #[arg(long, global = true, env = "GATEHOUSE_DATABASE_URL")]
+    pub database_url: Option<String>,
+    /// Directory of signing keys, generated at first start (default: keys).
+    #[arg(long, global = true, env = "GATEHOUSE_KEYS_DIR")]
+    pub keys_dir: Option<PathBuf>,
+    /// Access token lifetime in seconds (default 900).
+    #[arg(long, global = true, env = "GATEHOUSE_ACCESS_TOKEN_TTL")]
+    pub access_token_ttl: Option<i64>,
+    /// ID token lifetime in seconds (default 3600).
+    #[arg(long, global = true, env = "GATEHOUSE_ID_TOKEN_TTL")]
+    pub id_token_ttl: Option<i64>,
+    /// Signed-in session lifetime in seconds (default 43200).
+    #[arg(long, global = true, env = "GATEHOUSE_SESSION_TTL")]
+    pub session_ttl: Option<i64>,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+impl Cli {
+    /// File values, overridden by environment variables and flags (clap merges those two).
+    pub fn raw_config(&self) -> Result<RawConfig, crate::ConfigError> {
+        let file = match &self.config {
+            Some(p) => RawConfig::from_file(p)?,
+            None => RawConfig::default(),
+        };
+        Ok(file.overlay(RawConfig {
+            issuer: self.issuer.clone(),
+            listen: self.listen.clone(),
+            database_url: self.database_url.clone(),
+            keys_dir: self.keys_dir.clone(),
+            access_token_ttl: self.access_token_ttl,
+            id_token_ttl: self.id_token_ttl,
+            session_ttl: self.session_ttl,
+        }))
+    }
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the server (the default).
+    Serve,
+    /// Bring the database schema up to date and exit.
+    Migrate,
+    /// Manage end users.
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Manage registered clients.
+    #[command(subcommand)]
+    Client(ClientCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Create a user; the password is read from the first line of standard input.
+    Create {
+        username: String,
+        /// Read the password from standard input (required: passwords never go in argv).
+        #[arg(long, required = true)]
+        password_stdin: bool,
+        #[arg(long)]
+        email: Option<String>,
+        #[arg(long)]
+        name: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// List users.
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ClientCommand {
+    /// Register a client. Its secret is printed once and stored only as a hash.
+    Create(ClientCreate),
+    /// List registered clients.
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct ClientCreate {
+    #[arg(long)]
+    pub name: String,
+    /// A redirect URI, compared exactly; repeat for several.
+    #[arg(long = "redirect-uri")]
+    pub redirect_uris: Vec<String>,
+    /// Where RP-initiated logout may send the user back; repeat for several.
+    #[arg(long = "post-logout-redirect-uri")]
+    pub post_logout_redirect_uris: Vec<String>,
+    /// A public client (no secret, PKCE required): same as --auth-method none.
+    #[arg(long)]
+    pub public: bool,
+    /// Grant types (default: authorization_code); repeat for several.
+    #[arg(long = "grant-type")]
+    pub grant_types: Vec<String>,
+    /// Extra scopes this client may request beyond openid, profile, email, offline_access.
+    #[arg(long = "scope")]
+    pub scopes: Vec<String>,
+    /// client_secret_basic (default), client_secret_post, or none.
+    #[arg(long)]
+    pub auth_method: Option<String>,
+    /// web (default) or native (loopback redirect URIs may use any port).
+    #[arg(long, default_value = "web")]
+    pub application_type: String,
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// A command's failure, printed as one line.
+#[derive(Debug, thiserror::Error)]
+pub enum CliError {
+    #[error("{0}")]
+    Usage(String),
+    #[error("{0}")]
+    Store(#[from] StoreError),
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// Grant types the token endpoint implements today.
+const IMPLEMENTED_GRANTS: [GrantType; 1] = [GrantType::AuthorizationCode];
+
+fn print(json_out: bool, value: serde_json::Value, human: String) -> Result<(), CliError> {
+    let mut out = std::io::stdout().lock();
+    if json_out {
+        writeln!(out, "{value}")?;
+    } else {
+        write!(out, "{human}")?;
+    }
+    Ok(())
+}
+
+pub async fn run_user(store: &Store, cmd: UserCommand, now: i64) -> Result<(), CliError> {
+    match cmd {
+        UserCommand::Create {
+            username,
+            password_stdin: _,
+            email,
+            name,
+            json,
+        } => {
+            if username.is_empty()
+                || username.len() > 64
+                || username
+                    .chars()
+                    .any(|c| c.is_whitespace() || c.is_control())
+            {
+                return Err(CliError::Usage(
+                    "username must be 1 to 64 characters without spaces".into(),
+                ));
+            }
+            let mut line = String::new();
+            std::io::stdin().lock().read_line(&mut line)?;
+            let password = line.strip_suffix('\n').unwrap_or(&line);
+            let password = password.strip_suffix('\r').unwrap_or(password).to_owned();
+            let chars = password.chars().count();
+            if !(8..=1024).contains(&chars) {
+                return Err(CliError::Usage(
+                    "the password on standard input must be 8 to 1024 characters".into(),
+                ));
+            }
+            let hash = gatehouse_authorize::password::hash_async(password)
+                .await
+                .map_err(|e| CliError::Usage(e.to_string()))?;
+            let id = secret::random_token(16);
+            let user = store
+                .create_user(
+                    NewUser {
+                        id: &id,
+                        username: &username,
+                        password_hash: &hash,
+                        email: email.as_deref(),
+                        name: name.as_deref(),
+                    },
+                    now,
+                )
+                .await
+                .map_err(|e| match e {
+                    StoreError::Conflict(_) => {
+                        CliError::Usage(format!("user {username:?} already exists"))
+                    }
+                    other => other.into(),
+                })?;
+            print(
+                json,
+                json!({"id": user.id, "username": user.username, "email": user.email, "name": user.name}),
+                format!("created user {} (id {})\n", user.username, user.id),
+            )
+        }
+        UserCommand::List { json } => {
+            let users = store.list_users().await?;
+            let value = json!(users
+                .iter()
+                .map(|u| json!({"id": u.id, "username": u.username, "email": u.email, "name": u.name, "disabled": u.disabled}))
+                .collect::<Vec<_>>());
+            let mut human = String::new();
+            for u in &users {
+                human.push_str(&format!(
+                    "{}\t{}\t{}\n",
+                    u.id,
+                    u.username,
+                    u.email.as_deref().unwrap_or("-")
+                ));
+            }
+            print(json, value, human)
+        }
+    }
+}
+
+fn parse_client(c: &ClientCreate) -> Result<NewClient, CliError> {
+    let auth_method = match (&c.auth_method, c.public) {
+        (Some(m), public) => {
+            let m: ClientAuthMethod = m.parse().map_err(CliError::Usage)?;
+            if public && m != ClientAuthMethod::None {
+                return Err(CliError::Usage("--public means --auth-method none".into()));
+            }
+            m
+        }
+        (None, true) => ClientAuthMethod::None,
+        (None, false) => ClientAuthMethod::ClientSecretBasic,
+    };
+    let mut grant_types = Vec::new();
+    for g in &c.grant_types {
+        let g: GrantType = g.parse().map_err(CliError::Usage)?;
+        if !IMPLEMENTED_GRANTS.contains(&g) {
+            return Err(CliError::Usage(format!(
+                "grant type {g} is not implemented yet"
+            )));
+        }
+        if !grant_types.contains(&g) {
+            grant_types.push(g);
+        }
+    }
+    if grant_types.is_empty() {
+        grant_types.push(GrantType::AuthorizationCode);
+    }
+    let scopes =
+        Scopes::parse(&c.scopes.join(" ")).map_err(|e| CliError::Usage(format!("--scope: {e}")))?;
+    let new = NewClient {
+        name: c.name.clone(),
+        redirect_uris: c.redirect_uris.clone(),
+        post_logout_redirect_uris: c.post_logout_redirect_uris.clone(),
+        grant_types,
+        scopes,
+        auth_method,
+        application_type: c
+            .application_type
+            .parse::<ApplicationType>()
+            .map_err(CliError::Usage)?,
+    };
+    new.validate().map_err(|e| CliError::Usage(e.to_string()))?;
+    Ok(new)
+}
+
+pub async fn run_client(store: &Store, cmd: ClientCommand, now: i64) -> Result<(), CliError> {
+    match cmd {
+        ClientCommand::Create(c) => {
+            let new = parse_client(&c)?;
+            let client_id = secret::random_token(16);
+            let client_secret =
+                (new.auth_method != ClientAuthMethod::None).then(secret::new_secret);
+            let client = store
+                .create_client(
+                    &client_id,
+                    client_secret.as_deref().map(secret::hash_secret),
+                    &new,
+                    now,
+                )
+                .await?;
+            let mut human = format!(
+                "client_id:     {}\nname:          {}\nauth method:   {}\nredirect URIs: {}\n",
+                client.client_id,
+                client.name,
+                client.auth_method,
+                client.redirect_uris.join(" ")
+            );
+            if let Some(s) = &client_secret {
+                human.push_str(&format!(
+                    "client_secret: {s}\n\nThe secret is shown only this once and stored only as a hash: save it now.\n"
+                ));
+            }
+            print(
+                c.json,
+                json!({
+                    "client_id": client.client_id,
+                    "client_secret": client_secret,
+                    "client_name": client.name,
+                    "redirect_uris": client.redirect_uris,
+                    "post_logout_redirect_uris": client.post_logout_redirect_uris,
+                    "grant_types": client.grant_types,
+                    "token_endpoint_auth_method": client.auth_method,
+                    "application_type": client.application_type,
+                    "scope": client.scopes.to_string(),
+                }),
+                human,
+            )
+        }
+        ClientCommand::List { json } => {
+            let clients = store.list_clients().await?;
+            let value = json!(
+                clients
+                    .iter()
+                    .map(|c| json!({
+                        "client_id": c.client_id,
+                        "client_name": c.name,
+                        "redirect_uris": c.redirect_uris,
+                        "grant_types": c.grant_types,
+                        "token_endpoint_auth_method": c.auth_method,
+                        "application_type": c.application_type,
+                    }))
+                    .collect::<Vec<_>>()
+            );
+            let mut human = String::new();
+            for c in &clients {
+                human.push_str(&format!(
+                    "{}\t{}\t{}\t{}\n",
+                    c.client_id,
+                    c.name,
+                    c.auth_method,
+                    c.redirect_uris.join(" ")
+                ));
+            }
+            print(json, value, human)
+        }
+    }
+}

@@ -1,0 +1,240 @@
+//! Configuration in two stages: raw values from a TOML file, the environment
+//! (`GATEHOUSE_*`) and flags, then one [`Config::load`] that validates everything and
+//! names the setting at fault. Only this crate reads files or the environment.
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr, ToSocketAddrs};
+use std::path::PathBuf;
+
+use serde::Deserialize;
+use url::{Host, Url};
+
+pub const DEFAULT_ISSUER: &str = "http://127.0.0.1:8080";
+pub const DEFAULT_DATABASE_URL: &str = "sqlite://gatehouse.db";
+pub const DEFAULT_KEYS_DIR: &str = "keys";
+
+/// Settings as read, before validation. Every field is optional; later sources win.
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawConfig {
+    pub issuer: Option<String>,
+    pub listen: Option<String>,
+    pub database_url: Option<String>,
+    pub keys_dir: Option<PathBuf>,
+    pub access_token_ttl: Option<i64>,
+    pub id_token_ttl: Option<i64>,
+    pub session_ttl: Option<i64>,
+}
+
+impl RawConfig {
+    /// Reads a TOML file.
+    pub fn from_file(path: &std::path::Path) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| ConfigError::new("--config", format!("{}: {e}", path.display())))?;
+        toml::from_str(&text).map_err(|e| {
+            ConfigError::new("--config", format!("{}: {}", path.display(), e.message()))
+        })
+    }
+
+    /// `other`'s values replace ours where present.
+    pub fn overlay(self, other: RawConfig) -> Self {
+        Self {
+            issuer: other.issuer.or(self.issuer),
+            listen: other.listen.or(self.listen),
+            database_url: other.database_url.or(self.database_url),
+            keys_dir: other.keys_dir.or(self.keys_dir),
+            access_token_ttl: other.access_token_ttl.or(self.access_token_ttl),
+            id_token_ttl: other.id_token_ttl.or(self.id_token_ttl),
+            session_ttl: other.session_ttl.or(self.session_ttl),
+        }
+    }
+}
+
+/// A configuration error: which setting, and what is wrong with it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid configuration: {setting}: {message}")]
+pub struct ConfigError {
+    pub setting: &'static str,
+    pub message: String,
+}
+
+impl ConfigError {
+    fn new(setting: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            setting,
+            message: message.into(),
+        }
+    }
+}
+
+/// Validated configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub issuer: String,
+    pub listen: SocketAddr,
+    pub database_url: String,
+    pub keys_dir: PathBuf,
+    pub access_token_ttl: i64,
+    pub id_token_ttl: i64,
+    pub session_ttl: i64,
+}
+
+fn is_loopback(url: &Url) -> bool {
+    match url.host() {
+        Some(Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(Host::Ipv6(ip)) => ip.is_loopback(),
+        Some(Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        None => false,
+    }
+}
+
+fn ttl(value: Option<i64>, default: i64, setting: &'static str) -> Result<i64, ConfigError> {
+    match value {
+        None => Ok(default),
+        Some(v) if (1..=31_536_000).contains(&v) => Ok(v),
+        Some(_) => Err(ConfigError::new(
+            setting,
+            "must be a number of seconds between 1 and 31536000",
+        )),
+    }
+}
+
+impl Config {
+    pub fn load(raw: RawConfig) -> Result<Self, ConfigError> {
+        let issuer_text = raw.issuer.unwrap_or_else(|| DEFAULT_ISSUER.to_owned());
+        let issuer = parse_issuer(&issuer_text)?;
+        let listen = match raw.listen {
+            Some(l) => l.parse::<SocketAddr>().map_err(|_| {
+                ConfigError::new(
+                    "GATEHOUSE_LISTEN",
+                    format!("{l:?} is not an address:port such as 127.0.0.1:8080"),
+                )
+            })?,
+            None => derive_listen(&issuer)?,
+        };
+        let database_url = raw
+            .database_url
+            .unwrap_or_else(|| DEFAULT_DATABASE_URL.to_owned());
+        if gatehouse_storage::Backend::from_url(&database_url).is_none() {
+            return Err(ConfigError::new(
+                "GATEHOUSE_DATABASE_URL",
+                "must start with sqlite:// or postgres://",
+            ));
+        }
+        Ok(Self {
+            issuer: issuer.as_str().trim_end_matches('/').to_owned(),
+            listen,
+            database_url,
+            keys_dir: raw
+                .keys_dir
+                .unwrap_or_else(|| PathBuf::from(DEFAULT_KEYS_DIR)),
+            access_token_ttl: ttl(raw.access_token_ttl, 900, "GATEHOUSE_ACCESS_TOKEN_TTL")?,
+            id_token_ttl: ttl(raw.id_token_ttl, 3600, "GATEHOUSE_ID_TOKEN_TTL")?,
+            session_ttl: ttl(raw.session_ttl, 12 * 3600, "GATEHOUSE_SESSION_TTL")?,
+        })
+    }
+
+    /// The path part of the issuer ("" for a bare origin): routes are served below it.
+    pub fn issuer_path(&self) -> String {
+        Url::parse(&self.issuer)
+            .map(|u| u.path().trim_end_matches('/').to_owned())
+            .unwrap_or_default()
+    }
+}
+
+/// OIDC Discovery §3 / RFC 8414 §2: https, no query, no fragment. Plain http is allowed
+/// only on loopback, for development.
+fn parse_issuer(text: &str) -> Result<Url, ConfigError> {
+    let err = |m: &str| ConfigError::new("GATEHOUSE_ISSUER", format!("{text:?} {m}"));
+    let url = Url::parse(text).map_err(|_| err("is not an absolute URL"))?;
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err(err("must not have a query or fragment"));
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(err("must not contain user information"));
+    }
+    match url.scheme() {
+        "https" => Ok(url),
+        "http" if is_loopback(&url) => Ok(url),
+        "http" => Err(err("must use https unless the host is a loopback address")),
+        _ => Err(err("must be an http(s) URL")),
+    }
+}
+
+/// The issuer's own host and port when it is an address of this machine (loopback), else
+/// every interface on the issuer's port (a proxy or load balancer in front terminates TLS).
+fn derive_listen(issuer: &Url) -> Result<SocketAddr, ConfigError> {
+    let port = issuer.port_or_known_default().unwrap_or(8080);
+    let ip = match issuer.host() {
+        Some(Host::Ipv4(ip)) if ip.is_loopback() => IpAddr::V4(ip),
+        Some(Host::Ipv6(ip)) if ip.is_loopback() => IpAddr::V6(ip),
+        Some(Host::Domain(d)) if d.eq_ignore_ascii_case("localhost") => {
+            return ("localhost", port)
+                .to_socket_addrs()
+                .ok()
+                .and_then(|mut a| a.next())
+                .ok_or_else(|| {
+                    ConfigError::new(
+                        "GATEHOUSE_LISTEN",
+                        "cannot resolve localhost; set GATEHOUSE_LISTEN",
+                    )
+                });
+        }
+        _ => IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+    };
+    Ok(SocketAddr::new(ip, port))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load(issuer: &str) -> Result<Config, ConfigError> {
+        Config::load(RawConfig {
+            issuer: Some(issuer.into()),
+            ..Default::default()
+        })
+    }
+
+    #[test]
+    fn defaults_work_for_a_newcomer() {
+        let c = Config::load(RawConfig::default()).unwrap();
+        assert_eq!(c.issuer, "http://127.0.0.1:8080");
+        assert_eq!(c.listen, "127.0.0.1:8080".parse().unwrap());
+        assert_eq!(c.database_url, "sqlite://gatehouse.db");
+        assert_eq!(c.issuer_path(), "");
+    }
+
+    #[test]
+    fn issuer_rules_name_the_setting() {
+        for bad in [
+            "http://auth.example.com",
+            "ftp://x",
+            "https://a.example/?x=1",
+            "https://a.example/#f",
+            "nope",
+        ] {
+            let e = load(bad).unwrap_err();
+            assert_eq!(e.setting, "GATEHOUSE_ISSUER", "{bad}");
+        }
+        let c = load("https://auth.example.com/tenant/").unwrap();
+        assert_eq!(c.issuer, "https://auth.example.com/tenant");
+        assert_eq!(c.listen, "0.0.0.0:443".parse().unwrap());
+        assert_eq!(c.issuer_path(), "/tenant");
+    }
+
+    #[test]
+    fn other_settings_are_checked() {
+        let e = Config::load(RawConfig {
+            database_url: Some("mysql://x".into()),
+            ..Default::default()
+        })
+        .unwrap_err();
+        assert_eq!(e.setting, "GATEHOUSE_DATABASE_URL");
+        let e = Config::load(RawConfig {
+            listen: Some("nowhere".into()),
+            ..Default::default()
+        })
+        .unwrap_err();
+        assert_eq!(e.setting, "GATEHOUSE_LISTEN");
+    }
+}

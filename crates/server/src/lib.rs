@@ -1,0 +1,188 @@
+//! The `gatehouse` binary's library half: configuration, wiring of the endpoint crates into
+//! one router, and the administrative commands. `main.rs` only parses the command line.
+
+pub mod cli;
+pub mod config;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use gatehouse_authorize::AuthorizeState;
+use gatehouse_core::Clock;
+use gatehouse_oidc::{Issuer, KeySet, Oidc, TokenSettings};
+use gatehouse_storage::Store;
+use gatehouse_token::TokenState;
+use tokio::net::TcpListener;
+
+pub use config::{Config, ConfigError, RawConfig};
+
+/// The largest request body accepted anywhere: protocol forms are small (RFC 6749 requests
+/// are a few hundred bytes), so a megabyte body is refused before it is read.
+const MAX_BODY: usize = 64 * 1024;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("{0}")]
+    Config(#[from] ConfigError),
+    #[error("database {url}: {source}")]
+    Database {
+        url: String,
+        source: gatehouse_storage::StoreError,
+    },
+    #[error("signing keys: {0}")]
+    Keys(#[from] gatehouse_oidc::keys::KeyError),
+    #[error("cannot listen on {addr}: {source}")]
+    Listen {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+}
+
+/// Opens the database named by the configuration and brings its schema up to date.
+pub async fn open_store(config: &Config) -> Result<Store, StartError> {
+    Store::connect(&config.database_url)
+        .await
+        .map_err(|source| StartError::Database {
+            url: redact(&config.database_url),
+            source,
+        })
+}
+
+/// A database URL without its password, for messages.
+fn redact(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut u) if u.password().is_some() => {
+            let _ = u.set_password(Some("***"));
+            u.to_string()
+        }
+        _ => url.to_owned(),
+    }
+}
+
+/// A running configuration: the store, the keys and the router built on them.
+pub struct App {
+    pub config: Config,
+    pub store: Store,
+    pub keys: Arc<KeySet>,
+    pub router: Router,
+}
+
+impl App {
+    /// Connects to the database (running migrations), loads or generates the signing keys,
+    /// and builds the router.
+    pub async fn build(config: Config, clock: Arc<dyn Clock>) -> Result<Self, StartError> {
+        let store = open_store(&config).await?;
+        let keys = Arc::new(KeySet::load_or_generate(&config.keys_dir, clock.now())?);
+        gatehouse_authorize::password::warm_up();
+        let settings = TokenSettings {
+            access_token_ttl: config.access_token_ttl,
+            id_token_ttl: config.id_token_ttl,
+            ..TokenSettings::default()
+        };
+        let oidc = Oidc::new(
+            store.clone(),
+            keys.clone(),
+            Issuer::new(&config.issuer),
+            settings,
+            clock,
+        );
+        let mut authorize = AuthorizeState::new(oidc.clone());
+        authorize.session_ttl = config.session_ttl;
+        let app = Router::new()
+            .merge(gatehouse_oidc::routes(oidc.clone()))
+            .merge(gatehouse_authorize::routes(authorize))
+            .merge(gatehouse_token::routes(TokenState { oidc }))
+            .merge(health_routes(store.clone()))
+            .fallback(not_found)
+            .layer(DefaultBodyLimit::max(MAX_BODY));
+        let path = config.issuer_path();
+        let router = if path.is_empty() {
+            app
+        } else {
+            Router::new().nest(&path, app)
+        };
+        Ok(Self {
+            config,
+            store,
+            keys,
+            router,
+        })
+    }
+
+    /// Serves until `shutdown` resolves, then drains in-flight requests.
+    pub async fn serve(
+        self,
+        listener: TcpListener,
+        shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
+        let prune = tokio::spawn(prune_loop(self.store.clone()));
+        let result = axum::serve(
+            listener,
+            self.router
+                .into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(shutdown)
+        .await;
+        prune.abort();
+        result
+    }
+}
+
+/// Removes expired sessions, pending requests and codes now and then.
+async fn prune_loop(store: Store) {
+    let clock = gatehouse_core::SystemClock;
+    let mut tick = tokio::time::interval(Duration::from_secs(600));
+    loop {
+        tick.tick().await;
+        let now = clock.now();
+        let result = async {
+            let s = store.prune_sessions(now).await?;
+            let r = store.prune_pending_requests(now).await?;
+            let c = store.prune_codes(now).await?;
+            Ok::<_, gatehouse_storage::StoreError>((s, r, c))
+        }
+        .await;
+        match result {
+            Ok((s, r, c)) if s + r + c > 0 => {
+                tracing::debug!(sessions = s, requests = r, codes = c, "pruned expired rows");
+            }
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "pruning expired rows failed"),
+        }
+    }
+}
+
+fn health_routes(store: Store) -> Router {
+    Router::new()
+        .route("/health/alive", get(|| async { "ok" }))
+        .route("/health/ready", get(ready))
+        .with_state(store)
+}
+
+/// Readiness: 503 while the database cannot answer, so a load balancer routes elsewhere.
+async fn ready(State(store): State<Store>) -> Response {
+    match store.ping().await {
+        Ok(()) => "ready".into_response(),
+        Err(e) => {
+            tracing::warn!(error = %e, "readiness check failed");
+            (StatusCode::SERVICE_UNAVAILABLE, "database unavailable").into_response()
+        }
+    }
+}
+
+async fn not_found() -> Response {
+    let mut res = (
+        StatusCode::NOT_FOUND,
+        axum::Json(serde_json::json!({"error": "not_found"})),
+    )
+        .into_response();
+    res.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    res
+}

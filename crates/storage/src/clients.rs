@@ -1,0 +1,74 @@
+//! Registered clients.
+
+use gatehouse_core::{Client, NewClient, Scopes};
+use sea_orm::{ActiveModelTrait, EntityTrait, QueryOrder, Set};
+
+use crate::entity::client;
+use crate::{Store, StoreError, StoreResult, conflict_or, json_list, parse_json};
+
+fn to_domain(m: client::Model) -> StoreResult<Client> {
+    let corrupt = |e: String| StoreError::Corrupt(format!("client {}: {e}", m.client_id));
+    Ok(Client {
+        redirect_uris: parse_json(&m.redirect_uris, "redirect_uris")?,
+        post_logout_redirect_uris: parse_json(
+            &m.post_logout_redirect_uris,
+            "post_logout_redirect_uris",
+        )?,
+        grant_types: parse_json(&m.grant_types, "grant_types")?,
+        scopes: Scopes::parse(&m.scopes).map_err(|e| corrupt(e.to_string()))?,
+        auth_method: m.auth_method.parse().map_err(corrupt)?,
+        application_type: m.application_type.parse().map_err(corrupt)?,
+        client_id: m.client_id,
+        name: m.name,
+        secret_hash: m.secret_hash,
+        created_at: m.created_at,
+    })
+}
+
+impl Store {
+    /// Registers a client. The caller generates the id and secret; only the secret's hash
+    /// reaches the database.
+    pub async fn create_client(
+        &self,
+        client_id: &str,
+        secret_hash: Option<String>,
+        new: &NewClient,
+        now: i64,
+    ) -> StoreResult<Client> {
+        let model = client::ActiveModel {
+            client_id: Set(client_id.to_owned()),
+            name: Set(new.name.clone()),
+            secret_hash: Set(secret_hash),
+            redirect_uris: Set(json_list(&new.redirect_uris)),
+            post_logout_redirect_uris: Set(json_list(&new.post_logout_redirect_uris)),
+            grant_types: Set(json_list(&new.grant_types)),
+            scopes: Set(new.scopes.to_string()),
+            auth_method: Set(new.auth_method.to_string()),
+            application_type: Set(new.application_type.to_string()),
+            created_at: Set(now),
+            updated_at: Set(now),
+        }
+        .insert(&self.db)
+        .await
+        .map_err(|e| conflict_or(e, "client"))?;
+        to_domain(model)
+    }
+
+    pub async fn find_client(&self, client_id: &str) -> StoreResult<Option<Client>> {
+        client::Entity::find_by_id(client_id.to_owned())
+            .one(&self.db)
+            .await?
+            .map(to_domain)
+            .transpose()
+    }
+
+    pub async fn list_clients(&self) -> StoreResult<Vec<Client>> {
+        client::Entity::find()
+            .order_by_asc(client::Column::CreatedAt)
+            .all(&self.db)
+            .await?
+            .into_iter()
+            .map(to_domain)
+            .collect()
+    }
+}

@@ -1,0 +1,129 @@
+//! The only crate that talks to the database.
+//!
+//! [`Store`] is a concrete type over a sea-orm connection (SQLite by default, PostgreSQL for
+//! several nodes) whose methods take and return the domain types of `gatehouse-core`.
+//! Entities stay private. Single-use values are consumed with a conditional `UPDATE`
+//! whose affected-row count decides the one winner of a race, on both databases.
+
+mod authorization;
+mod clients;
+mod entity;
+mod sessions;
+mod throttle;
+mod users;
+
+use std::time::Duration;
+
+use gatehouse_migration::{Migrator, MigratorTrait};
+use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbErr, SqlErr};
+
+pub use authorization::{CodeRedemption, PendingRequest};
+pub use throttle::ThrottlePolicy;
+pub use users::NewUser;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The database failed or is unreachable. Callers answer `server_error`,
+    /// `temporarily_unavailable` or 503, never a success.
+    #[error("database error: {0}")]
+    Database(#[from] DbErr),
+    /// A unique value (a username, a client id) already exists.
+    #[error("{0} already exists")]
+    Conflict(&'static str),
+    /// A stored row could not be decoded into its domain type.
+    #[error("stored data is corrupt: {0}")]
+    Corrupt(String),
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+fn conflict_or(err: DbErr, what: &'static str) -> StoreError {
+    match err.sql_err() {
+        Some(SqlErr::UniqueConstraintViolation(_)) => StoreError::Conflict(what),
+        _ => StoreError::Database(err),
+    }
+}
+
+fn json_list(items: &[impl serde::Serialize]) -> String {
+    serde_json::to_string(items).unwrap_or_else(|_| "[]".to_owned())
+}
+
+fn parse_json<T: serde::de::DeserializeOwned>(value: &str, what: &str) -> StoreResult<T> {
+    serde_json::from_str(value).map_err(|e| StoreError::Corrupt(format!("{what}: {e}")))
+}
+
+/// Which database engine a URL names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Backend {
+    pub fn from_url(url: &str) -> Option<Self> {
+        if url.starts_with("sqlite:") {
+            Some(Self::Sqlite)
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Some(Self::Postgres)
+        } else {
+            None
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct Store {
+    db: DatabaseConnection,
+    backend: Backend,
+}
+
+impl Store {
+    /// Connects to `url` and brings the schema up to date.
+    ///
+    /// SQLite runs in WAL mode with a busy timeout and several connections, so readers do
+    /// not wait for the writer and concurrent writers queue instead of failing.
+    pub async fn connect(url: &str) -> StoreResult<Self> {
+        let backend = Backend::from_url(url).ok_or_else(|| {
+            StoreError::Database(DbErr::Custom(format!(
+                "unsupported database URL (expected sqlite:// or postgres://): {url}"
+            )))
+        })?;
+        let mut opts = ConnectOptions::new(url.to_owned());
+        opts.sqlx_logging(false)
+            .acquire_timeout(Duration::from_secs(10));
+        match backend {
+            Backend::Sqlite => {
+                let memory = url.contains(":memory:") || url.contains("mode=memory");
+                // An in-memory database exists once per connection: keep exactly one.
+                opts.max_connections(if memory { 1 } else { 8 })
+                    .min_connections(1)
+                    .map_sqlx_sqlite_opts(|o| {
+                        o.create_if_missing(true)
+                            .journal_mode(sea_orm::sqlx::sqlite::SqliteJournalMode::Wal)
+                            .synchronous(sea_orm::sqlx::sqlite::SqliteSynchronous::Normal)
+                            .busy_timeout(Duration::from_secs(10))
+                            .foreign_keys(true)
+                    });
+            }
+            Backend::Postgres => {
+                opts.max_connections(16);
+            }
+        }
+        let db = Database::connect(opts).await?;
+        Migrator::up(&db, None).await?;
+        Ok(Self { db, backend })
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// Readiness: can the database answer a query right now?
+    pub async fn ping(&self) -> StoreResult<()> {
+        Ok(self.db.ping().await?)
+    }
+
+    pub async fn close(self) -> StoreResult<()> {
+        Ok(self.db.close().await?)
+    }
+}

@@ -1,0 +1,109 @@
+//! Browser sessions.
+
+use gatehouse_core::BrowserSession;
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
+
+use crate::entity::session;
+use crate::{Store, StoreResult};
+
+fn to_domain(m: session::Model) -> BrowserSession {
+    BrowserSession {
+        id_hash: m.id_hash,
+        sid: m.sid,
+        user_id: m.user_id,
+        auth_time: m.auth_time,
+        csrf_token: m.csrf_token,
+        created_at: m.created_at,
+        expires_at: m.expires_at,
+    }
+}
+
+impl Store {
+    pub async fn create_session(&self, s: &BrowserSession) -> StoreResult<()> {
+        session::ActiveModel {
+            id_hash: Set(s.id_hash.clone()),
+            sid: Set(s.sid.clone()),
+            user_id: Set(s.user_id.clone()),
+            auth_time: Set(s.auth_time),
+            csrf_token: Set(s.csrf_token.clone()),
+            created_at: Set(s.created_at),
+            expires_at: Set(s.expires_at),
+        }
+        .insert(&self.db)
+        .await?;
+        Ok(())
+    }
+
+    /// The live session whose cookie hashes to `id_hash`; expired sessions are not returned.
+    pub async fn find_session(
+        &self,
+        id_hash: &str,
+        now: i64,
+    ) -> StoreResult<Option<BrowserSession>> {
+        Ok(session::Entity::find_by_id(id_hash.to_owned())
+            .filter(session::Column::ExpiresAt.gt(now))
+            .one(&self.db)
+            .await?
+            .map(to_domain))
+    }
+
+    pub async fn find_session_by_sid(
+        &self,
+        sid: &str,
+        now: i64,
+    ) -> StoreResult<Option<BrowserSession>> {
+        Ok(session::Entity::find()
+            .filter(session::Column::Sid.eq(sid))
+            .filter(session::Column::ExpiresAt.gt(now))
+            .one(&self.db)
+            .await?
+            .map(to_domain))
+    }
+
+    pub async fn delete_session(&self, id_hash: &str) -> StoreResult<()> {
+        session::Entity::delete_by_id(id_hash.to_owned())
+            .exec(&self.db)
+            .await?;
+        Ok(())
+    }
+
+    /// Removes expired sessions; returns how many.
+    pub async fn prune_sessions(&self, now: i64) -> StoreResult<u64> {
+        Ok(session::Entity::delete_many()
+            .filter(session::Column::ExpiresAt.lte(now))
+            .exec(&self.db)
+            .await?
+            .rows_affected)
+    }
+}
+
+impl Store {
+    /// Replaces one session by another in one transaction: the id changes at login so a
+    /// session id planted before login is worth nothing after it (session fixation).
+    pub async fn replace_session(
+        &self,
+        old_id_hash: Option<&str>,
+        new: &BrowserSession,
+    ) -> StoreResult<()> {
+        use sea_orm::TransactionTrait;
+        let txn = self.db.begin().await?;
+        if let Some(old) = old_id_hash {
+            session::Entity::delete_by_id(old.to_owned())
+                .exec(&txn)
+                .await?;
+        }
+        session::ActiveModel {
+            id_hash: Set(new.id_hash.clone()),
+            sid: Set(new.sid.clone()),
+            user_id: Set(new.user_id.clone()),
+            auth_time: Set(new.auth_time),
+            csrf_token: Set(new.csrf_token.clone()),
+            created_at: Set(new.created_at),
+            expires_at: Set(new.expires_at),
+        }
+        .insert(&txn)
+        .await?;
+        txn.commit().await?;
+        Ok(())
+    }
+}

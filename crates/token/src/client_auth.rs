@@ -1,0 +1,181 @@
+//! Client authentication at the token endpoint (RFC 6749 §2.3), once per request:
+//! `client_secret_basic`, `client_secret_post`, or `none` for public clients. A client
+//! uses exactly the method it registered, and never two at once.
+
+use axum::http::{HeaderMap, header};
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use gatehouse_core::{Client, ClientAuthMethod, Params, secret};
+use gatehouse_storage::Store;
+
+use crate::error::TokenError;
+
+/// Credentials as presented, before we know whether they are any good.
+#[derive(Debug, PartialEq, Eq)]
+enum Presented {
+    Basic { id: String, secret: String },
+    Post { id: String, secret: String },
+    None { id: String },
+}
+
+fn invalid_client(description: &str, basic: bool) -> TokenError {
+    TokenError::InvalidClient {
+        description: description.to_owned(),
+        basic,
+    }
+}
+
+/// RFC 6749 §2.3.1: the id and secret are form-urlencoded before Basic encoding.
+fn form_decode(value: &str) -> String {
+    form_urlencoded::parse(format!("x={value}").as_bytes())
+        .next()
+        .map(|(_, v)| v.into_owned())
+        .unwrap_or_default()
+}
+
+fn presented(headers: &HeaderMap, form: &Params) -> Result<Presented, TokenError> {
+    let mut authorization = headers.get_all(header::AUTHORIZATION).iter();
+    let basic = match authorization.next() {
+        None => None,
+        Some(value) => {
+            if authorization.next().is_some() {
+                return Err(TokenError::invalid_request(
+                    "Authorization header sent more than once",
+                ));
+            }
+            let value = value
+                .to_str()
+                .map_err(|_| invalid_client("malformed Authorization header", true))?;
+            let (scheme, credentials) = value
+                .split_once(' ')
+                .ok_or_else(|| invalid_client("malformed Authorization header", true))?;
+            if !scheme.eq_ignore_ascii_case("basic") {
+                return Err(invalid_client(
+                    "only HTTP Basic is accepted at the token endpoint",
+                    true,
+                ));
+            }
+            let decoded = STANDARD
+                .decode(credentials.trim())
+                .ok()
+                .and_then(|b| String::from_utf8(b).ok())
+                .ok_or_else(|| invalid_client("malformed Basic credentials", true))?;
+            let (id, secret) = decoded
+                .split_once(':')
+                .ok_or_else(|| invalid_client("malformed Basic credentials", true))?;
+            Some((form_decode(id), form_decode(secret)))
+        }
+    };
+    let form_id = form.get("client_id");
+    let form_secret = form.get("client_secret");
+    if form.get("client_assertion").is_some() || form.get("client_assertion_type").is_some() {
+        return Err(invalid_client(
+            "private_key_jwt is not enabled for any client",
+            basic.is_some(),
+        ));
+    }
+    match (basic, form_id, form_secret) {
+        (Some(_), _, Some(_)) => Err(TokenError::invalid_request(
+            "use one client authentication method, not Basic and client_secret together (RFC 6749 §2.3)",
+        )),
+        (Some((id, _)), Some(fid), None) if fid != id => Err(TokenError::invalid_request(
+            "client_id in the body differs from the one in the Authorization header",
+        )),
+        (Some((id, secret)), _, None) => Ok(Presented::Basic { id, secret }),
+        (None, Some(id), Some(secret)) => Ok(Presented::Post {
+            id: id.to_owned(),
+            secret: secret.to_owned(),
+        }),
+        (None, Some(id), None) => Ok(Presented::None { id: id.to_owned() }),
+        (None, None, Some(_)) => Err(TokenError::invalid_request(
+            "client_secret without client_id",
+        )),
+        (None, None, None) => Err(invalid_client("client authentication is required", false)),
+    }
+}
+
+/// Authenticates the client of a token request.
+pub async fn authenticate(
+    store: &Store,
+    headers: &HeaderMap,
+    form: &Params,
+) -> Result<Client, TokenError> {
+    let presented = presented(headers, form)?;
+    let (id, secret, method) = match &presented {
+        Presented::Basic { id, secret } => (id, Some(secret), ClientAuthMethod::ClientSecretBasic),
+        Presented::Post { id, secret } => (id, Some(secret), ClientAuthMethod::ClientSecretPost),
+        Presented::None { id } => (id, None, ClientAuthMethod::None),
+    };
+    let basic = method == ClientAuthMethod::ClientSecretBasic;
+    if id.is_empty() || id.len() > 255 || !secret::is_vschar(id) {
+        return Err(invalid_client("unknown client", basic));
+    }
+    let client = store
+        .find_client(id)
+        .await
+        .map_err(TokenError::server)?
+        .ok_or_else(|| invalid_client("unknown client or bad credentials", basic))?;
+    // OIDC Core §9: a client authenticates only with the method it registered.
+    if client.auth_method != method {
+        return Err(invalid_client(
+            &format!("this client must authenticate with {}", client.auth_method),
+            basic,
+        ));
+    }
+    if let Some(secret) = secret {
+        let ok = client
+            .secret_hash
+            .as_deref()
+            .is_some_and(|h| secret::constant_time_eq(h, &secret::hash_secret(secret)));
+        if !ok {
+            return Err(invalid_client("unknown client or bad credentials", basic));
+        }
+    }
+    Ok(client)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::http::HeaderValue;
+
+    fn basic(v: &str) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        h.insert(
+            header::AUTHORIZATION,
+            HeaderValue::from_str(&format!("Basic {}", STANDARD.encode(v))).unwrap(),
+        );
+        h
+    }
+
+    #[test]
+    fn basic_credentials_are_form_decoded() {
+        let p = presented(&basic("my%20client:s%3Acret+x"), &Params::default()).unwrap();
+        assert_eq!(
+            p,
+            Presented::Basic {
+                id: "my client".into(),
+                secret: "s:cret x".into()
+            }
+        );
+    }
+
+    #[test]
+    fn malformed_and_double_credentials_are_refused() {
+        let mut h = HeaderMap::new();
+        h.insert(header::AUTHORIZATION, HeaderValue::from_static("Basic !!!"));
+        assert!(matches!(
+            presented(&h, &Params::default()),
+            Err(TokenError::InvalidClient { basic: true, .. })
+        ));
+        assert!(matches!(
+            presented(&basic("nocolon"), &Params::default()),
+            Err(TokenError::InvalidClient { .. })
+        ));
+        let both = Params::parse(b"client_secret=x");
+        assert!(matches!(
+            presented(&basic("a:b"), &both),
+            Err(TokenError::InvalidRequest(_))
+        ));
+    }
+}

@@ -1,0 +1,94 @@
+//! Token endpoint errors (RFC 6749 §5.2), one variant per registered error code.
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+
+#[derive(Debug, thiserror::Error)]
+pub enum TokenError {
+    #[error("invalid_request: {0}")]
+    InvalidRequest(String),
+    /// Client authentication failed. `basic` says the client tried HTTP Basic, which calls
+    /// for a `WWW-Authenticate` challenge (RFC 6749 §5.2).
+    #[error("invalid_client: {description}")]
+    InvalidClient { description: String, basic: bool },
+    #[error("invalid_grant: {0}")]
+    InvalidGrant(String),
+    #[error("unauthorized_client: {0}")]
+    UnauthorizedClient(String),
+    #[error("unsupported_grant_type: {0}")]
+    UnsupportedGrantType(String),
+    #[error("invalid_scope: {0}")]
+    InvalidScope(String),
+    /// Something failed on our side. The detail goes to the log, never to the client.
+    #[error("server_error: {0}")]
+    Server(String),
+}
+
+impl TokenError {
+    pub fn invalid_request(d: impl Into<String>) -> Self {
+        Self::InvalidRequest(d.into())
+    }
+
+    pub fn invalid_grant(d: impl Into<String>) -> Self {
+        Self::InvalidGrant(d.into())
+    }
+
+    pub fn server(e: impl std::fmt::Display) -> Self {
+        Self::Server(e.to_string())
+    }
+
+    fn code(&self) -> &'static str {
+        match self {
+            Self::InvalidRequest(_) => "invalid_request",
+            Self::InvalidClient { .. } => "invalid_client",
+            Self::InvalidGrant(_) => "invalid_grant",
+            Self::UnauthorizedClient(_) => "unauthorized_client",
+            Self::UnsupportedGrantType(_) => "unsupported_grant_type",
+            Self::InvalidScope(_) => "invalid_scope",
+            Self::Server(_) => "server_error",
+        }
+    }
+}
+
+/// Every token endpoint response, success or error, must not be cached (RFC 6749 §5.1).
+pub fn no_store(res: &mut Response) {
+    let h = res.headers_mut();
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    h.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+}
+
+impl IntoResponse for TokenError {
+    fn into_response(self) -> Response {
+        let (status, description) = match &self {
+            Self::InvalidClient { description, .. } => {
+                (StatusCode::UNAUTHORIZED, description.clone())
+            }
+            Self::Server(detail) => {
+                tracing::error!(detail = %detail, "token endpoint failed");
+                (
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "the server could not complete the request; no token was issued".to_owned(),
+                )
+            }
+            Self::InvalidRequest(d)
+            | Self::InvalidGrant(d)
+            | Self::UnauthorizedClient(d)
+            | Self::UnsupportedGrantType(d)
+            | Self::InvalidScope(d) => (StatusCode::BAD_REQUEST, d.clone()),
+        };
+        let mut res = (
+            status,
+            axum::Json(json!({"error": self.code(), "error_description": description})),
+        )
+            .into_response();
+        if let Self::InvalidClient { basic: true, .. } = self {
+            res.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Basic realm=\"gatehouse\", charset=\"UTF-8\""),
+            );
+        }
+        no_store(&mut res);
+        res
+    }
+}

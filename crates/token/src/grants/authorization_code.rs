@@ -1,0 +1,156 @@
+//! The authorization code grant's token request (RFC 6749 §4.1.3, §4.1.4; RFC 7636 §4.6;
+//! OIDC Core §3.1.3).
+
+use gatehouse_core::{Client, Params, pkce, scope, secret};
+use gatehouse_oidc::tokens::{AccessTokenInput, IdTokenInput};
+use gatehouse_storage::CodeRedemption;
+
+use super::TokenResponse;
+use crate::TokenState;
+use crate::error::TokenError;
+
+#[derive(Debug)]
+pub struct Request {
+    code: String,
+    redirect_uri: Option<String>,
+    code_verifier: Option<String>,
+}
+
+impl Request {
+    pub fn parse(form: &Params) -> Result<Self, TokenError> {
+        let code = form
+            .get("code")
+            .ok_or_else(|| TokenError::invalid_request("code is required"))?;
+        if code.len() > 256 || !secret::is_vschar(code) {
+            return Err(TokenError::invalid_grant(
+                "the authorization code is invalid",
+            ));
+        }
+        Ok(Self {
+            code: code.to_owned(),
+            redirect_uri: form.get("redirect_uri").map(str::to_owned),
+            code_verifier: form.get("code_verifier").map(str::to_owned),
+        })
+    }
+}
+
+const INVALID_CODE: &str = "the authorization code is invalid, expired, or was already used";
+
+pub async fn exchange(
+    state: &TokenState,
+    client: &Client,
+    req: Request,
+) -> Result<TokenResponse, TokenError> {
+    let store = &state.oidc.store;
+    let now = state.oidc.now();
+    let code_hash = secret::hash_secret(&req.code);
+    let row = store
+        .find_code(&code_hash)
+        .await
+        .map_err(TokenError::server)?
+        .ok_or_else(|| TokenError::invalid_grant(INVALID_CODE))?;
+
+    // §4.1.3: the code was issued to this client. Another client's attempt does not spend
+    // the code: only its rightful holder could have the code and this client's secret both.
+    if row.client_id != client.client_id {
+        return Err(TokenError::invalid_grant(INVALID_CODE));
+    }
+    // §4.1.2: a code used twice revokes every token issued from it.
+    if row.consumed_at.is_some() {
+        store
+            .revoke_grant(&row.grant_id, now)
+            .await
+            .map_err(TokenError::server)?;
+        tracing::warn!(client = %client.client_id, "authorization code reused; its grant is revoked");
+        return Err(TokenError::invalid_grant(INVALID_CODE));
+    }
+    if row.expires_at <= now {
+        return Err(TokenError::invalid_grant(INVALID_CODE));
+    }
+    // §4.1.3: redirect_uri is required, and identical, if the authorization request had it.
+    match (&row.redirect_uri, &req.redirect_uri) {
+        (Some(expected), Some(sent)) if expected == sent => {}
+        (Some(_), _) => {
+            return Err(TokenError::invalid_grant(
+                "redirect_uri must be identical to the one in the authorization request",
+            ));
+        }
+        (None, Some(sent)) if !client.redirect_uris.iter().any(|r| r == sent) => {
+            return Err(TokenError::invalid_grant("redirect_uri does not match"));
+        }
+        (None, _) => {}
+    }
+    pkce::verify(row.pkce_challenge.as_deref(), req.code_verifier.as_deref())
+        .map_err(|e| TokenError::invalid_grant(e.to_string()))?;
+
+    let row = match store
+        .redeem_code(&code_hash, now)
+        .await
+        .map_err(TokenError::server)?
+    {
+        CodeRedemption::Redeemed(row) => row,
+        CodeRedemption::Reused => {
+            tracing::warn!(client = %client.client_id, "authorization code redeemed concurrently; its grant is revoked");
+            return Err(TokenError::invalid_grant(INVALID_CODE));
+        }
+        CodeRedemption::Unknown | CodeRedemption::Expired | CodeRedemption::Revoked => {
+            return Err(TokenError::invalid_grant(INVALID_CODE));
+        }
+    };
+    let user = store
+        .find_user(&row.user_id)
+        .await
+        .map_err(TokenError::server)?
+        .filter(|u| !u.disabled)
+        .ok_or_else(|| {
+            TokenError::invalid_grant("the user who granted access is no longer active")
+        })?;
+
+    let oidc = &state.oidc;
+    let jti = secret::random_token(16);
+    let access_token = oidc
+        .minter
+        .access_token(
+            &oidc.keys,
+            &AccessTokenInput {
+                sub: &user.id,
+                client_id: &client.client_id,
+                scopes: &row.scopes,
+                grant_id: &row.grant_id,
+                auth_time: Some(row.auth_time),
+                sid: Some(&row.sid),
+                jti: &jti,
+            },
+            now,
+        )
+        .map_err(TokenError::server)?;
+    let id_token = if row.scopes.contains(scope::OPENID) {
+        Some(
+            oidc.minter
+                .id_token(
+                    &oidc.keys,
+                    IdTokenInput {
+                        sub: &user.id,
+                        client_id: &client.client_id,
+                        nonce: row.nonce.as_deref(),
+                        auth_time: row.auth_time,
+                        sid: Some(&row.sid),
+                        access_token: Some(&access_token),
+                        extra: Default::default(),
+                    },
+                    now,
+                )
+                .map_err(TokenError::server)?,
+        )
+    } else {
+        None
+    };
+    Ok(TokenResponse {
+        access_token,
+        token_type: "Bearer",
+        expires_in: oidc.minter.settings.access_token_ttl,
+        scope: row.scopes.to_string(),
+        refresh_token: None,
+        id_token,
+    })
+}

@@ -1,0 +1,72 @@
+//! One module per grant type, each reading like the RFC section it implements.
+
+mod authorization_code;
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use gatehouse_core::{Client, GrantType, Params};
+use serde::Serialize;
+
+use crate::TokenState;
+use crate::error::{TokenError, no_store};
+
+/// A token request, by `grant_type`.
+#[derive(Debug)]
+pub enum GrantRequest {
+    AuthorizationCode(authorization_code::Request),
+}
+
+impl GrantRequest {
+    pub fn parse(form: &Params) -> Result<Self, TokenError> {
+        match form.get("grant_type") {
+            None => Err(TokenError::invalid_request("grant_type is required")),
+            Some("authorization_code") => Ok(Self::AuthorizationCode(
+                authorization_code::Request::parse(form)?,
+            )),
+            // RFC 9700 §2.4: the resource owner password credentials grant must not be used.
+            Some(other) => Err(TokenError::UnsupportedGrantType(format!(
+                "grant_type {other:?} is not supported"
+            ))),
+        }
+    }
+
+    fn grant_type(&self) -> GrantType {
+        match self {
+            Self::AuthorizationCode(_) => GrantType::AuthorizationCode,
+        }
+    }
+}
+
+pub async fn dispatch(
+    state: &TokenState,
+    client: &Client,
+    request: GrantRequest,
+) -> Result<Response, TokenError> {
+    if !client.allows_grant(request.grant_type()) {
+        return Err(TokenError::UnauthorizedClient(format!(
+            "the client is not registered for the {} grant",
+            request.grant_type()
+        )));
+    }
+    let response = match request {
+        GrantRequest::AuthorizationCode(r) => {
+            authorization_code::exchange(state, client, r).await?
+        }
+    };
+    let mut res = (StatusCode::OK, axum::Json(response)).into_response();
+    no_store(&mut res);
+    Ok(res)
+}
+
+/// The successful token response (RFC 6749 §5.1, OIDC Core §3.1.3.3).
+#[derive(Debug, Serialize)]
+pub struct TokenResponse {
+    pub access_token: String,
+    pub token_type: &'static str,
+    pub expires_in: i64,
+    pub scope: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refresh_token: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id_token: Option<String>,
+}

@@ -1,0 +1,80 @@
+//! The token endpoint (RFC 6749 §3.2): client authentication, then one file per grant.
+
+mod client_auth;
+pub mod error;
+mod grants;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{RawQuery, State};
+use axum::http::{HeaderMap, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use gatehouse_core::Params;
+use gatehouse_oidc::Oidc;
+
+pub use error::TokenError;
+
+#[derive(Clone)]
+pub struct TokenState {
+    pub oidc: Oidc,
+}
+
+pub fn routes(state: TokenState) -> Router {
+    Router::new().route("/token", post(token)).with_state(state)
+}
+
+fn is_form(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|v| {
+            v.trim()
+                .eq_ignore_ascii_case("application/x-www-form-urlencoded")
+        })
+}
+
+async fn token(
+    State(state): State<TokenState>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    match handle(&state, query, &headers, &body).await {
+        Ok(res) => res,
+        Err(e) => {
+            tracing::debug!(error = %e, "token request refused");
+            e.into_response()
+        }
+    }
+}
+
+async fn handle(
+    state: &TokenState,
+    query: Option<String>,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<Response, TokenError> {
+    // RFC 6749 §3.2 and §2.3.1: parameters travel in the form body, and a secret in the URL
+    // would end up in logs and histories.
+    if query.is_some_and(|q| !q.is_empty()) {
+        return Err(TokenError::invalid_request(
+            "token requests carry their parameters in the form body, not the URL",
+        ));
+    }
+    if !is_form(headers) {
+        return Err(TokenError::invalid_request(
+            "the body must be application/x-www-form-urlencoded",
+        ));
+    }
+    let form = Params::parse(body);
+    if let Some(name) = form.first_duplicated() {
+        return Err(TokenError::invalid_request(format!(
+            "parameter {name} was sent more than once"
+        )));
+    }
+    let request = grants::GrantRequest::parse(&form)?;
+    let client = client_auth::authenticate(&state.oidc.store, headers, &form).await?;
+    grants::dispatch(state, &client, request).await
+}
