@@ -1,1 +1,467 @@
+//! Test support: a real Gatehouse on a loopback port over a fresh database, a controllable
+//! clock, and a small cookie-keeping browser that follows nothing on its own.
+//!
+//! The database is a fresh SQLite file per test, or, when `GATEHOUSE_TEST_POSTGRES` names a
+//! PostgreSQL server (`postgres://user@host:port`), a fresh database on it.
 
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use gatehouse_core::{
+    ApplicationType, ClientAuthMethod, Clock, GrantType, ManualClock, NewClient, Scopes, secret,
+};
+use gatehouse_server::{App, Config, RawConfig};
+use gatehouse_storage::{NewUser, Store};
+use reqwest::header::{HeaderMap, LOCATION, SET_COOKIE};
+use tokio::sync::oneshot;
+
+pub use reqwest;
+
+pub const PASSWORD: &str = "correct horse battery staple";
+
+pub struct TestApp {
+    /// The issuer, e.g. `http://127.0.0.1:41234`.
+    pub base: String,
+    pub clock: Arc<ManualClock>,
+    pub store: Store,
+    _dir: tempfile::TempDir,
+    shutdown: Option<oneshot::Sender<()>>,
+}
+
+/// A registered client as a test knows it.
+#[derive(Debug, Clone)]
+pub struct TestClient {
+    pub id: String,
+    pub secret: Option<String>,
+    pub redirect_uri: String,
+}
+
+/// How to register a test client; `Default` is a confidential web client using
+/// client_secret_basic with one redirect URI.
+#[derive(Debug, Clone)]
+pub struct ClientSpec {
+    pub name: String,
+    pub redirect_uris: Vec<String>,
+    pub post_logout_redirect_uris: Vec<String>,
+    pub auth_method: ClientAuthMethod,
+    pub application_type: ApplicationType,
+    pub scopes: String,
+    pub grant_types: Vec<GrantType>,
+}
+
+impl Default for ClientSpec {
+    fn default() -> Self {
+        Self {
+            name: "Test App".into(),
+            redirect_uris: vec!["https://app.example/callback".into()],
+            post_logout_redirect_uris: vec!["https://app.example/signed-out".into()],
+            auth_method: ClientAuthMethod::ClientSecretBasic,
+            application_type: ApplicationType::Web,
+            scopes: String::new(),
+            grant_types: vec![GrantType::AuthorizationCode],
+        }
+    }
+}
+
+fn postgres_database() -> Option<String> {
+    let base = std::env::var("GATEHOUSE_TEST_POSTGRES").ok()?;
+    let base = base.trim_end_matches('/').to_owned();
+    let name = format!(
+        "gh_{}",
+        secret::random_token(9)
+            .to_lowercase()
+            .replace(['-', '_'], "x")
+    );
+    let status = std::process::Command::new("psql")
+        .arg(format!("{base}/postgres"))
+        .args(["-q", "-c", &format!("CREATE DATABASE {name}")])
+        .status()
+        .expect("psql must be installed when GATEHOUSE_TEST_POSTGRES is set");
+    assert!(status.success(), "creating test database {name} failed");
+    Some(format!("{base}/{name}"))
+}
+
+impl TestApp {
+    pub async fn start() -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let base = format!("http://{addr}");
+        let database_url = postgres_database()
+            .unwrap_or_else(|| format!("sqlite://{}", dir.path().join("gatehouse.db").display()));
+        let config = Config::load(RawConfig {
+            issuer: Some(base.clone()),
+            listen: Some(addr.to_string()),
+            database_url: Some(database_url),
+            keys_dir: Some(dir.path().join("keys")),
+            ..RawConfig::default()
+        })
+        .expect("config");
+        // The clock starts at the real time (independent clients check expiry against it)
+        // and then moves only when a test says so.
+        let clock = Arc::new(ManualClock::new(gatehouse_core::SystemClock.now()));
+        let app = App::build(config, clock.clone()).await.expect("app");
+        let store = app.store.clone();
+        let (tx, rx) = oneshot::channel::<()>();
+        tokio::spawn(app.serve(listener, async {
+            let _ = rx.await;
+        }));
+        Self {
+            base,
+            clock,
+            store,
+            _dir: dir,
+            shutdown: Some(tx),
+        }
+    }
+
+    pub fn now(&self) -> i64 {
+        self.clock.now()
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    pub async fn create_user(&self, username: &str) -> String {
+        self.create_user_with(
+            username,
+            Some(&format!("{username}@example.com")),
+            Some("Test User"),
+        )
+        .await
+    }
+
+    pub async fn create_user_with(
+        &self,
+        username: &str,
+        email: Option<&str>,
+        name: Option<&str>,
+    ) -> String {
+        let hash = gatehouse_authorize::password::hash_async(PASSWORD.into())
+            .await
+            .expect("hash");
+        let id = secret::random_token(16);
+        self.store
+            .create_user(
+                NewUser {
+                    id: &id,
+                    username,
+                    password_hash: &hash,
+                    email,
+                    name,
+                },
+                self.now(),
+            )
+            .await
+            .expect("create user");
+        id
+    }
+
+    pub async fn create_client(&self, spec: ClientSpec) -> TestClient {
+        let new = NewClient {
+            name: spec.name,
+            redirect_uris: spec.redirect_uris.clone(),
+            post_logout_redirect_uris: spec.post_logout_redirect_uris,
+            grant_types: spec.grant_types,
+            scopes: Scopes::parse(&spec.scopes).expect("scopes"),
+            auth_method: spec.auth_method,
+            application_type: spec.application_type,
+        };
+        new.validate().expect("valid client");
+        let id = secret::random_token(16);
+        let client_secret = (spec.auth_method != ClientAuthMethod::None).then(secret::new_secret);
+        self.store
+            .create_client(
+                &id,
+                client_secret.as_deref().map(secret::hash_secret),
+                &new,
+                self.now(),
+            )
+            .await
+            .expect("create client");
+        TestClient {
+            id,
+            secret: client_secret,
+            redirect_uri: spec.redirect_uris.first().cloned().unwrap_or_default(),
+        }
+    }
+
+    pub fn browser(&self) -> Browser {
+        Browser::new(&self.base)
+    }
+
+    /// A plain HTTP client that does not follow redirects.
+    pub fn http(&self) -> reqwest::Client {
+        http_client()
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+    }
+}
+
+pub fn http_client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client")
+}
+
+/// PKCE pair: (verifier, S256 challenge).
+pub fn pkce_pair() -> (String, String) {
+    let verifier = secret::new_secret();
+    let challenge = secret::sha256_b64(verifier.as_bytes());
+    (verifier, challenge)
+}
+
+/// Builds `/authorize?...` from pairs.
+pub fn authorize_url(app: &TestApp, pairs: &[(&str, &str)]) -> String {
+    let query: String = form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(pairs)
+        .finish();
+    app.url(&format!("/authorize?{query}"))
+}
+
+/// The standard pairs of an OpenID code request with PKCE.
+pub fn code_request<'a>(
+    client: &'a TestClient,
+    challenge: &'a str,
+    scope: &'a str,
+) -> Vec<(&'a str, &'a str)> {
+    vec![
+        ("response_type", "code"),
+        ("client_id", &client.id),
+        ("redirect_uri", &client.redirect_uri),
+        ("scope", scope),
+        ("state", "st-123"),
+        ("nonce", "n-456"),
+        ("code_challenge", challenge),
+        ("code_challenge_method", "S256"),
+    ]
+}
+
+/// The query parameters of a URL.
+pub fn query_of(url: &str) -> HashMap<String, String> {
+    let parsed = url::Url::parse(url).expect("absolute URL");
+    parsed.query_pairs().into_owned().collect()
+}
+
+pub fn location(res: &reqwest::Response) -> Option<String> {
+    res.headers()
+        .get(LOCATION)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
+}
+
+/// The value of a hidden or text input in an HTML page.
+pub fn input_value(html: &str, name: &str) -> Option<String> {
+    let marker = format!("name=\"{name}\" value=\"");
+    let start = html.find(&marker)? + marker.len();
+    let end = html[start..].find('"')? + start;
+    Some(html[start..end].to_owned())
+}
+
+/// A browser: keeps cookies per name, never follows redirects on its own.
+pub struct Browser {
+    base: String,
+    http: reqwest::Client,
+    pub cookies: HashMap<String, String>,
+}
+
+pub struct Page {
+    pub status: u16,
+    pub headers: HeaderMap,
+    pub location: Option<String>,
+    pub body: String,
+}
+
+impl Browser {
+    pub fn new(base: &str) -> Self {
+        Self {
+            base: base.to_owned(),
+            http: http_client(),
+            cookies: HashMap::new(),
+        }
+    }
+
+    fn absolute(&self, url: &str) -> String {
+        if url.starts_with("http") {
+            url.to_owned()
+        } else {
+            format!("{}{url}", self.base)
+        }
+    }
+
+    fn cookie_header(&self) -> String {
+        self.cookies
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+
+    async fn finish(&mut self, res: reqwest::Response) -> Page {
+        for value in res.headers().get_all(SET_COOKIE) {
+            let value = value.to_str().expect("ascii cookie");
+            let pair = value.split(';').next().unwrap_or_default();
+            if let Some((k, v)) = pair.split_once('=') {
+                if v.is_empty() || value.contains("Max-Age=0") {
+                    self.cookies.remove(k);
+                } else {
+                    self.cookies.insert(k.to_owned(), v.to_owned());
+                }
+            }
+        }
+        let status = res.status().as_u16();
+        let headers = res.headers().clone();
+        let location = location(&res);
+        let body = res.text().await.unwrap_or_default();
+        Page {
+            status,
+            headers,
+            location,
+            body,
+        }
+    }
+
+    pub async fn get(&mut self, url: &str) -> Page {
+        let res = self
+            .http
+            .get(self.absolute(url))
+            .header("cookie", self.cookie_header())
+            .send()
+            .await
+            .expect("GET");
+        self.finish(res).await
+    }
+
+    pub async fn post(&mut self, url: &str, form: &[(&str, &str)]) -> Page {
+        let body: String = form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(form)
+            .finish();
+        let res = self
+            .http
+            .post(self.absolute(url))
+            .header("cookie", self.cookie_header())
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(body)
+            .send()
+            .await
+            .expect("POST");
+        self.finish(res).await
+    }
+
+    /// Submits the login form shown at `login_url`.
+    pub async fn login(&mut self, login_url: &str, username: &str, password: &str) -> Page {
+        let page = self.get(login_url).await;
+        assert_eq!(page.status, 200, "login page: {}", page.body);
+        let csrf = input_value(&page.body, "csrf_token").expect("csrf token on login page");
+        let request = input_value(&page.body, "request");
+        let mut form = vec![
+            ("csrf_token", csrf.as_str()),
+            ("username", username),
+            ("password", password),
+        ];
+        if let Some(r) = &request {
+            form.push(("request", r));
+        }
+        self.post("/login", &form).await
+    }
+
+    /// Answers the consent page shown at `consent_url` with `decision` (allow or deny).
+    pub async fn consent(&mut self, consent_url: &str, decision: &str) -> Page {
+        let page = self.get(consent_url).await;
+        assert_eq!(page.status, 200, "consent page: {}", page.body);
+        let csrf = input_value(&page.body, "csrf_token").expect("csrf token on consent page");
+        let request = input_value(&page.body, "request").expect("request id on consent page");
+        self.post(
+            "/consent",
+            &[
+                ("csrf_token", &csrf),
+                ("request", &request),
+                ("decision", decision),
+            ],
+        )
+        .await
+    }
+
+    /// Walks an authorization request through sign-in and consent as a user would, and
+    /// returns the redirect to the client.
+    pub async fn authorize(&mut self, url: &str, username: &str) -> String {
+        let mut page = self.get(url).await;
+        for _ in 0..6 {
+            let loc = page.location.clone().expect("a redirect at every step");
+            if loc.contains("/login?") {
+                page = self.login(&loc, username, PASSWORD).await;
+            } else if loc.contains("/consent?") {
+                page = self.consent(&loc, "allow").await;
+            } else if loc.contains("/authorize/continue?") {
+                page = self.get(&loc).await;
+            } else {
+                return loc;
+            }
+        }
+        panic!("authorization did not finish");
+    }
+}
+
+/// Exchanges a code at the token endpoint with client_secret_basic (or none, for public
+/// clients) and returns (status, JSON body).
+pub async fn exchange_code(
+    app: &TestApp,
+    client: &TestClient,
+    code: &str,
+    verifier: Option<&str>,
+) -> (u16, serde_json::Value) {
+    let mut form = vec![
+        ("grant_type", "authorization_code"),
+        ("code", code),
+        ("redirect_uri", client.redirect_uri.as_str()),
+    ];
+    if let Some(v) = verifier {
+        form.push(("code_verifier", v));
+    }
+    token_request(app, client, &form).await
+}
+
+/// POSTs a form to /token authenticating as `client` and returns (status, JSON body).
+pub async fn token_request(
+    app: &TestApp,
+    client: &TestClient,
+    form: &[(&str, &str)],
+) -> (u16, serde_json::Value) {
+    let mut req = app.http().post(app.url("/token"));
+    let mut form: Vec<(&str, &str)> = form.to_vec();
+    match &client.secret {
+        Some(s) => req = req.basic_auth(&client.id, Some(s)),
+        None => form.push(("client_id", &client.id)),
+    }
+    let res = req.form(&form).send().await.expect("token request");
+    let status = res.status().as_u16();
+    (status, res.json().await.unwrap_or(serde_json::Value::Null))
+}
+
+/// Runs a whole code flow for `username` and returns the token response.
+pub async fn sign_in(
+    app: &TestApp,
+    client: &TestClient,
+    username: &str,
+    scope: &str,
+) -> serde_json::Value {
+    let (verifier, challenge) = pkce_pair();
+    let url = authorize_url(app, &code_request(client, &challenge, scope));
+    let callback = app.browser().authorize(&url, username).await;
+    let code = query_of(&callback)
+        .remove("code")
+        .expect("code in callback");
+    let (status, body) = exchange_code(app, client, &code, Some(&verifier)).await;
+    assert_eq!(status, 200, "{body}");
+    body
+}
