@@ -29,7 +29,11 @@ pub use session::CookieSettings;
 pub struct AuthorizeState {
     pub oidc: Oidc,
     pub cookie: CookieSettings,
+    /// Failed sign-ins per account.
     pub throttle: ThrottlePolicy,
+    /// Failed sign-ins per client address: more lenient, since many people may share one
+    /// address behind a NAT, yet enough to stop one address from trying many accounts.
+    pub ip_throttle: ThrottlePolicy,
     /// Lifetime of a signed-in session.
     pub session_ttl: i64,
     /// Lifetime of a pending authorization request (time to sign in and consent).
@@ -43,6 +47,10 @@ impl AuthorizeState {
             oidc,
             cookie: CookieSettings::for_issuer(https),
             throttle: ThrottlePolicy::default(),
+            ip_throttle: ThrottlePolicy {
+                free_failures: 20,
+                ..ThrottlePolicy::default()
+            },
             session_ttl: 12 * 60 * 60,
             request_ttl: 30 * 60,
         }

@@ -151,3 +151,45 @@ pub fn csrf_ok(session: Option<&BrowserSession>, submitted: Option<&str>) -> boo
         _ => false,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn https_issuers_get_host_prefixed_secure_cookies() {
+        let c = CookieSettings::for_issuer(true);
+        let set = c.set("v").to_str().unwrap().to_owned();
+        assert!(set.starts_with("__Host-gatehouse-session=v;"), "{set}");
+        for attr in ["Secure", "HttpOnly", "SameSite=Lax", "Path=/"] {
+            assert!(set.contains(attr), "{set}");
+        }
+        assert!(!set.contains("Domain"));
+        let plain = CookieSettings::for_issuer(false)
+            .set("v")
+            .to_str()
+            .unwrap()
+            .to_owned();
+        assert!(
+            !plain.contains("Secure") && !plain.starts_with("__Host-"),
+            "{plain}"
+        );
+    }
+
+    #[test]
+    fn only_well_formed_cookies_are_read() {
+        let c = CookieSettings::for_issuer(false);
+        let good = "a".repeat(43);
+        let mut h = HeaderMap::new();
+        h.insert(
+            header::COOKIE,
+            HeaderValue::from_str(&format!("x=1; gatehouse-session={good}")).unwrap(),
+        );
+        assert_eq!(c.read(&h), Some(good));
+        h.insert(
+            header::COOKIE,
+            HeaderValue::from_static("gatehouse-session=' OR 1=1"),
+        );
+        assert_eq!(c.read(&h), None);
+    }
+}
