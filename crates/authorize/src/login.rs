@@ -160,11 +160,11 @@ async fn login_submit(
 
     let Some(user) = user else {
         let mut locked = None;
-        for key in [&user_key, &ip_key] {
+        for (key, policy) in [(&user_key, &state.throttle), (&ip_key, &state.ip_throttle)] {
             match state
                 .oidc
                 .store
-                .record_login_failure(key, &state.throttle, now)
+                .record_login_failure(key, policy, now)
                 .await
             {
                 Ok(l) => locked = locked.max(l),
