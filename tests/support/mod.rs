@@ -26,6 +26,8 @@ pub struct TestApp {
     pub store: Store,
     _dir: tempfile::TempDir,
     shutdown: Option<oneshot::Sender<()>>,
+    /// (server URL, database name) of a PostgreSQL test database, dropped with the app.
+    postgres: Option<(String, String)>,
 }
 
 /// A registered client as a test knows it.
@@ -63,7 +65,17 @@ impl Default for ClientSpec {
     }
 }
 
-fn postgres_database() -> Option<String> {
+fn psql(base: &str, sql: &str) -> bool {
+    std::process::Command::new("psql")
+        .arg(format!("{base}/postgres"))
+        .args(["-q", "-c", sql])
+        .status()
+        .expect("psql must be installed when GATEHOUSE_TEST_POSTGRES is set")
+        .success()
+}
+
+/// A fresh database on the server named by `GATEHOUSE_TEST_POSTGRES`: (server, name).
+fn postgres_database() -> Option<(String, String)> {
     let base = std::env::var("GATEHOUSE_TEST_POSTGRES").ok()?;
     let base = base.trim_end_matches('/').to_owned();
     let name = format!(
@@ -72,13 +84,11 @@ fn postgres_database() -> Option<String> {
             .to_lowercase()
             .replace(['-', '_'], "x")
     );
-    let status = std::process::Command::new("psql")
-        .arg(format!("{base}/postgres"))
-        .args(["-q", "-c", &format!("CREATE DATABASE {name}")])
-        .status()
-        .expect("psql must be installed when GATEHOUSE_TEST_POSTGRES is set");
-    assert!(status.success(), "creating test database {name} failed");
-    Some(format!("{base}/{name}"))
+    assert!(
+        psql(&base, &format!("CREATE DATABASE {name}")),
+        "creating test database {name} failed"
+    );
+    Some((base, name))
 }
 
 impl TestApp {
@@ -89,8 +99,11 @@ impl TestApp {
             .expect("bind");
         let addr = listener.local_addr().expect("addr");
         let base = format!("http://{addr}");
-        let database_url = postgres_database()
-            .unwrap_or_else(|| format!("sqlite://{}", dir.path().join("gatehouse.db").display()));
+        let postgres = postgres_database();
+        let database_url = match &postgres {
+            Some((base, name)) => format!("{base}/{name}"),
+            None => format!("sqlite://{}", dir.path().join("gatehouse.db").display()),
+        };
         let config = Config::load(RawConfig {
             issuer: Some(base.clone()),
             listen: Some(addr.to_string()),
@@ -114,6 +127,7 @@ impl TestApp {
             store,
             _dir: dir,
             shutdown: Some(tx),
+            postgres,
         }
     }
 
@@ -203,6 +217,12 @@ impl Drop for TestApp {
     fn drop(&mut self) {
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
+        }
+        if let Some((base, name)) = self.postgres.take() {
+            psql(
+                &base,
+                &format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"),
+            );
         }
     }
 }

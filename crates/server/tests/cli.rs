@@ -1,0 +1,311 @@
+//! The `gatehouse` binary as an administrator uses it: bootstrap commands, configuration
+//! errors, and a server that starts, answers and stops on SIGTERM.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::process::{Command, Output, Stdio};
+
+struct Env {
+    dir: tempfile::TempDir,
+}
+
+impl Env {
+    fn new() -> Self {
+        Self {
+            dir: tempfile::tempdir().unwrap(),
+        }
+    }
+
+    fn cmd(&self, args: &[&str]) -> Command {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_gatehouse"));
+        c.current_dir(self.dir.path()).args(args);
+        for (k, _) in std::env::vars() {
+            if k.starts_with("GATEHOUSE_") {
+                c.env_remove(k);
+            }
+        }
+        c
+    }
+
+    fn run(&self, args: &[&str], stdin: &str) -> Output {
+        let mut child = self
+            .cmd(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(stdin.as_bytes())
+            .unwrap();
+        child.wait_with_output().unwrap()
+    }
+
+    fn db_bytes(&self) -> Vec<u8> {
+        let mut all = Vec::new();
+        for f in ["gatehouse.db", "gatehouse.db-wal"] {
+            if let Ok(b) = std::fs::read(self.dir.path().join(f)) {
+                all.extend(b);
+            }
+        }
+        all
+    }
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn contains(haystack: &[u8], needle: &str) -> bool {
+    haystack
+        .windows(needle.len())
+        .any(|w| w == needle.as_bytes())
+}
+
+#[test]
+fn invalid_configuration_stops_with_one_line_naming_the_setting() {
+    let env = Env::new();
+    for (var, value, setting) in [
+        (
+            "GATEHOUSE_ISSUER",
+            "http://auth.example.com",
+            "GATEHOUSE_ISSUER",
+        ),
+        (
+            "GATEHOUSE_DATABASE_URL",
+            "mysql://x/y",
+            "GATEHOUSE_DATABASE_URL",
+        ),
+        ("GATEHOUSE_LISTEN", "not-an-address", "GATEHOUSE_LISTEN"),
+        (
+            "GATEHOUSE_ACCESS_TOKEN_TTL",
+            "0",
+            "GATEHOUSE_ACCESS_TOKEN_TTL",
+        ),
+    ] {
+        let out = env.cmd(&["serve"]).env(var, value).output().unwrap();
+        assert!(!out.status.success(), "{var}={value}");
+        let err = stderr(&out);
+        assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+        assert!(err.contains(setting), "{err}");
+    }
+    // A file with an unknown key is refused too.
+    std::fs::write(env.dir.path().join("g.toml"), "isuer = \"x\"\n").unwrap();
+    let out = env.cmd(&["--config", "g.toml", "serve"]).output().unwrap();
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("--config"), "{}", stderr(&out));
+}
+
+#[test]
+fn users_are_created_from_stdin_and_stored_as_argon2id() {
+    let env = Env::new();
+    let password = "a long enough passphrase";
+    let out = env.run(
+        &[
+            "user",
+            "create",
+            "alice",
+            "--password-stdin",
+            "--email",
+            "a@example.com",
+            "--json",
+        ],
+        &format!("{password}\n"),
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let created: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(created["username"], "alice");
+    let db = env.db_bytes();
+    assert!(!contains(&db, password), "the password must not be stored");
+    assert!(contains(&db, "$argon2id$v=19$m=19456,t=2,p=1$"));
+
+    let again = env.run(
+        &["user", "create", "alice", "--password-stdin"],
+        "another long password\n",
+    );
+    assert!(!again.status.success());
+    assert_eq!(
+        stderr(&again).trim_end().lines().count(),
+        1,
+        "{}",
+        stderr(&again)
+    );
+    assert!(stderr(&again).contains("already exists"));
+
+    let short = env.run(&["user", "create", "bob", "--password-stdin"], "short\n");
+    assert!(!short.status.success());
+
+    let list = env.run(&["user", "list", "--json"], "");
+    let users: serde_json::Value = serde_json::from_str(&stdout(&list)).unwrap();
+    assert_eq!(users.as_array().unwrap().len(), 1);
+}
+
+#[test]
+fn clients_get_a_secret_shown_once_and_stored_hashed() {
+    let env = Env::new();
+    let out = env.run(
+        &[
+            "client",
+            "create",
+            "--name",
+            "Demo",
+            "--redirect-uri",
+            "https://app.example/cb",
+            "--json",
+        ],
+        "",
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let created: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    let secret = created["client_secret"].as_str().unwrap();
+    assert!(secret.len() >= 43, "256-bit secret");
+    assert!(
+        !contains(&env.db_bytes(), secret),
+        "the secret must be stored only as a hash"
+    );
+
+    let list = env.run(&["client", "list", "--json"], "");
+    assert!(!stdout(&list).contains(secret));
+    let clients: serde_json::Value = serde_json::from_str(&stdout(&list)).unwrap();
+    assert_eq!(clients[0]["client_id"], created["client_id"]);
+
+    let public = env.run(
+        &[
+            "client",
+            "create",
+            "--name",
+            "CLI",
+            "--public",
+            "--application-type",
+            "native",
+            "--redirect-uri",
+            "http://127.0.0.1/cb",
+            "--json",
+        ],
+        "",
+    );
+    let public: serde_json::Value = serde_json::from_str(&stdout(&public)).unwrap();
+    assert!(public["client_secret"].is_null());
+    assert_eq!(public["token_endpoint_auth_method"], "none");
+
+    for bad in [
+        vec![
+            "client",
+            "create",
+            "--name",
+            "X",
+            "--redirect-uri",
+            "http://app.example/cb",
+        ],
+        vec![
+            "client",
+            "create",
+            "--name",
+            "X",
+            "--redirect-uri",
+            "https://app.example/cb#frag",
+        ],
+        vec!["client", "create", "--name", "X"],
+        vec![
+            "client",
+            "create",
+            "--name",
+            "X",
+            "--redirect-uri",
+            "https://a.example/cb",
+            "--auth-method",
+            "private_key_jwt",
+        ],
+    ] {
+        let out = env.run(&bad, "");
+        assert!(!out.status.success(), "{bad:?}");
+        assert_eq!(
+            stderr(&out).trim_end().lines().count(),
+            1,
+            "{}",
+            stderr(&out)
+        );
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn http_get(port: u16, path: &str) -> String {
+    let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut out = String::new();
+    s.read_to_string(&mut out).unwrap();
+    out
+}
+
+#[test]
+fn serve_generates_keys_answers_and_stops_on_sigterm() {
+    let env = Env::new();
+    let port = free_port();
+    let mut child = env
+        .cmd(&[])
+        .env("GATEHOUSE_ISSUER", format!("http://127.0.0.1:{port}"))
+        .env("GATEHOUSE_LOG", "info")
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let mut seen = Vec::new();
+    loop {
+        let line = lines.next().expect("server exited early").unwrap();
+        let ready = line.contains("is listening");
+        seen.push(line);
+        if ready {
+            break;
+        }
+    }
+    let log = seen.join("\n");
+    assert!(log.contains(&format!("127.0.0.1:{port}")), "{log}");
+
+    let ready = http_get(port, "/health/ready");
+    assert!(ready.starts_with("HTTP/1.1 200"), "{ready}");
+    let doc = http_get(port, "/.well-known/openid-configuration");
+    assert!(
+        doc.contains(&format!("\"issuer\":\"http://127.0.0.1:{port}\"")),
+        "{doc}"
+    );
+
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let keys: Vec<_> = std::fs::read_dir(env.dir.path().join("keys"))
+            .unwrap()
+            .map(|e| e.unwrap())
+            .collect();
+        assert_eq!(keys.len(), 2);
+        for k in keys {
+            assert_eq!(k.metadata().unwrap().permissions().mode() & 0o777, 0o600);
+        }
+        let status = Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+        let exit = child.wait().unwrap();
+        assert!(exit.success(), "graceful shutdown exits 0: {exit:?}");
+    }
+    #[cfg(not(unix))]
+    child.kill().unwrap();
+}
