@@ -157,6 +157,7 @@ async fn errors_after_the_client_is_known_go_back_with_state_and_iss() {
         ),
         (("scope", "openid admin"), "invalid_scope"),
         (("scope", "openid \"quoted\""), "invalid_scope"),
+        (("scope", "openid offline_access"), "invalid_scope"),
         (("prompt", "none login"), "invalid_request"),
         (("max_age", "-1"), "invalid_request"),
         (("response_mode", "fragment"), "invalid_request"),
@@ -442,4 +443,41 @@ async fn state_is_echoed_byte_for_byte() {
         .authorize(&authorize_url(&app, &pairs), "carol")
         .await;
     assert!(!query_of(&callback).contains_key("state"));
+}
+
+#[tokio::test]
+async fn oversized_inputs_get_quick_protocol_errors() {
+    let (app, client) = app_with_client().await;
+    let (_, challenge) = pkce_pair();
+    let mut browser = app.browser();
+    // Ten thousand scopes: refused without echoing them back.
+    let many: String = (0..10_000)
+        .map(|i| format!("s{i}"))
+        .collect::<Vec<_>>()
+        .join(" ");
+    let mut pairs = code_request(&client, &challenge, "openid");
+    pairs[3] = ("scope", &many);
+    let page = browser.get(&authorize_url(&app, &pairs)).await;
+    assert_eq!(page.status, 303);
+    let loc = page.location.unwrap();
+    assert!(
+        loc.len() < 4096,
+        "the error must not echo the scopes: {}",
+        &loc[..300.min(loc.len())]
+    );
+    assert_eq!(query_of(&loc)["error"], "invalid_scope");
+    // A 60 KB state is not echoed either (http::Uri tops out at 64 KB).
+    let big = "s".repeat(60_000);
+    let mut pairs = code_request(&client, &challenge, "openid");
+    pairs[4] = ("state", &big);
+    let page = browser.get(&authorize_url(&app, &pairs)).await;
+    assert!(
+        page.status == 303 || page.status == 414 || page.status == 431,
+        "{}",
+        page.status
+    );
+    if let Some(loc) = page.location {
+        assert!(loc.len() < 4096);
+        assert_eq!(query_of(&loc)["error"], "invalid_request");
+    }
 }

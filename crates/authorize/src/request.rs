@@ -201,16 +201,21 @@ pub async fn validate(
             "the client is not registered for the authorization_code grant".into(),
         ));
     }
-    let scopes = Scopes::parse(params.get("scope").unwrap_or(""))
-        .map_err(|e| refuse("invalid_scope", e.to_string()))?;
-    let not_allowed = scopes.difference(&client.allowed_scopes());
-    if !not_allowed.is_empty() {
+    let scope = params.get("scope").unwrap_or("");
+    if scope.len() > MAX_VALUE_LEN {
         return Err(refuse(
             "invalid_scope",
-            format!(
-                "scope not allowed for this client: {}",
-                not_allowed.join(" ")
-            ),
+            "scope is longer than 2048 bytes".into(),
+        ));
+    }
+    let scopes = Scopes::parse(scope).map_err(|e| refuse("invalid_scope", e.to_string()))?;
+    let not_allowed = scopes.difference(&client.allowed_scopes());
+    if !not_allowed.is_empty() {
+        // Name a few, not all: the description travels back in a URL.
+        let named: Vec<&str> = not_allowed.iter().take(3).copied().collect();
+        return Err(refuse(
+            "invalid_scope",
+            format!("scope not allowed for this client: {}", named.join(" ")),
         ));
     }
     let pkce_challenge = pkce::accept_challenge(
