@@ -399,6 +399,9 @@ async fn malformed_token_requests_get_protocol_errors_and_no_store() {
 
     let res = http.get(app.url("/token")).send().await.unwrap();
     assert_eq!(res.status(), 405);
+    assert_eq!(res.headers()["allow"], "POST");
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(error_of(&body), "invalid_request");
 
     let res = http
         .post(app.url("/token"))

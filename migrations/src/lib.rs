@@ -1,8 +1,10 @@
 //! Gatehouse's schema, one migration per step, portable across SQLite and PostgreSQL.
 //!
 //! Conventions: times are `BIGINT` Unix seconds (no time zone or driver type surprises);
-//! lists are JSON text; secrets, codes and session ids are stored only as SHA-256 digests
-//! (`*_hash` columns). Every code and token row carries its `grant_id`, so revoking a whole
+//! lists are JSON text; client secrets, authorization codes and session cookies are stored
+//! only as SHA-256 digests (`*_hash` columns), passwords as argon2id PHC strings. Pending
+//! request ids and CSRF tokens are stored as issued: each is useless without the browser
+//! session it belongs to. Every code and token row carries its `grant_id`, so revoking a whole
 //! grant is one statement.
 
 pub use sea_orm_migration::prelude::*;

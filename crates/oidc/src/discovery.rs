@@ -34,7 +34,7 @@ pub fn document(state: &Oidc) -> Value {
         "claims_supported": claims::SUPPORTED,
         "code_challenge_methods_supported": ["S256"],
         "authorization_response_iss_parameter_supported": true,
-        "prompt_values_supported": ["none", "login", "consent"],
+        "prompt_values_supported": ["none", "login", "consent", "select_account"],
         "display_values_supported": ["page"],
         "claims_parameter_supported": false,
         "request_parameter_supported": false,

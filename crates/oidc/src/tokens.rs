@@ -230,9 +230,25 @@ impl Minter {
         if str_claim(&claims, "iss")? != self.issuer {
             return Err(VerifyError::Issuer);
         }
+        // RFC 9068 §4: the token must be meant for us (its audience is the issuer).
+        let for_us = match claims.get("aud") {
+            Some(Value::String(a)) => *a == self.issuer,
+            Some(Value::Array(a)) => a.iter().any(|v| v.as_str() == Some(&self.issuer)),
+            _ => false,
+        };
+        if !for_us {
+            return Err(VerifyError::Claim("aud"));
+        }
         let exp = int_claim(&claims, "exp")?;
         if exp <= now {
             return Err(VerifyError::Expired);
+        }
+        if claims
+            .get("nbf")
+            .and_then(Value::as_i64)
+            .is_some_and(|nbf| nbf > now)
+        {
+            return Err(VerifyError::Claim("nbf"));
         }
         Ok(AccessTokenClaims {
             jti: str_claim(&claims, "jti")?.to_owned(),

@@ -189,10 +189,11 @@ pub async fn run_user(store: &Store, cmd: UserCommand, now: i64) -> Result<(), C
             std::io::stdin().lock().read_line(&mut line)?;
             let password = line.strip_suffix('\n').unwrap_or(&line);
             let password = password.strip_suffix('\r').unwrap_or(password).to_owned();
-            let chars = password.chars().count();
-            if !(8..=1024).contains(&chars) {
+            // The same bounds the login form applies: at least 8 characters, at most 1 KiB.
+            if password.chars().count() < 8 || password.len() > 1024 {
                 return Err(CliError::Usage(
-                    "the password on standard input must be 8 to 1024 characters".into(),
+                    "the password on standard input must be at least 8 characters and at most 1024 bytes"
+                        .into(),
                 ));
             }
             let hash = gatehouse_authorize::password::hash_async(password)

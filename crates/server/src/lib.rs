@@ -68,6 +68,7 @@ fn redact(url: &str) -> String {
 /// A running configuration: the store, the keys and the router built on them.
 pub struct App {
     pub config: Config,
+    pub clock: Arc<dyn Clock>,
     pub store: Store,
     pub keys: Arc<KeySet>,
     pub router: Router,
@@ -90,7 +91,7 @@ impl App {
             keys.clone(),
             Issuer::new(&config.issuer),
             settings,
-            clock,
+            clock.clone(),
         );
         let mut authorize = AuthorizeState::new(oidc.clone());
         authorize.session_ttl = config.session_ttl;
@@ -109,6 +110,7 @@ impl App {
         };
         Ok(Self {
             config,
+            clock,
             store,
             keys,
             router,
@@ -121,7 +123,7 @@ impl App {
         listener: TcpListener,
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
-        let prune = tokio::spawn(prune_loop(self.store.clone()));
+        let prune = tokio::spawn(prune_loop(self.store.clone(), self.clock.clone()));
         let result = axum::serve(
             listener,
             self.router
@@ -135,8 +137,7 @@ impl App {
 }
 
 /// Removes expired sessions, pending requests and codes now and then.
-async fn prune_loop(store: Store) {
-    let clock = gatehouse_core::SystemClock;
+async fn prune_loop(store: Store, clock: Arc<dyn Clock>) {
     let mut tick = tokio::time::interval(Duration::from_secs(600));
     loop {
         tick.tick().await;

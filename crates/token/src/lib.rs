@@ -21,7 +21,19 @@ pub struct TokenState {
 }
 
 pub fn routes(state: TokenState) -> Router {
-    Router::new().route("/token", post(token)).with_state(state)
+    Router::new()
+        .route("/token", post(token).fallback(method_not_allowed))
+        .with_state(state)
+}
+
+/// RFC 6749 §3.2: the token endpoint takes POST only; say so in the protocol's terms.
+async fn method_not_allowed() -> Response {
+    let mut res =
+        TokenError::invalid_request("the token endpoint accepts POST only").into_response();
+    *res.status_mut() = axum::http::StatusCode::METHOD_NOT_ALLOWED;
+    res.headers_mut()
+        .insert(header::ALLOW, axum::http::HeaderValue::from_static("POST"));
+    res
 }
 
 fn is_form(headers: &HeaderMap) -> bool {
