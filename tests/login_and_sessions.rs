@@ -310,3 +310,78 @@ async fn disabled_or_deleted_sessions_are_not_trusted() {
         .await;
     assert!(page.location.unwrap().contains("/login?"));
 }
+
+/// Logs in through `browser` with an X-Forwarded-For header.
+async fn login_via(
+    app: &TestApp,
+    browser: &mut Browser,
+    forwarded_for: &str,
+    username: &str,
+    password: &str,
+) -> u16 {
+    let page = browser.get("/login").await;
+    let csrf = input_value(&page.body, "csrf_token").unwrap();
+    let res = app
+        .http()
+        .post(app.url("/login"))
+        .header(
+            "cookie",
+            format!("gatehouse-session={}", browser.cookies[COOKIE]),
+        )
+        .header("x-forwarded-for", forwarded_for)
+        .form(&[
+            ("csrf_token", csrf.as_str()),
+            ("username", username),
+            ("password", password),
+        ])
+        .send()
+        .await
+        .unwrap();
+    res.status().as_u16()
+}
+
+#[tokio::test]
+async fn forged_forwarded_for_headers_do_not_dodge_the_address_limit() {
+    let (app, _) = setup().await;
+    let mut browser = app.browser();
+    for i in 0..19 {
+        let status = login_via(
+            &app,
+            &mut browser,
+            &format!("198.51.100.{i}"),
+            &format!("n{i}"),
+            "guess",
+        )
+        .await;
+        assert_eq!(status, 401);
+    }
+    let status = login_via(&app, &mut browser, "198.51.100.200", "n-last", "guess").await;
+    assert_eq!(
+        status, 429,
+        "X-Forwarded-For from an untrusted peer is ignored"
+    );
+}
+
+#[tokio::test]
+async fn behind_a_trusted_proxy_each_client_address_counts_alone() {
+    let app = TestApp::start_with(gatehouse_server::RawConfig {
+        trusted_proxies: Some(vec!["127.0.0.1".into()]),
+        ..Default::default()
+    })
+    .await;
+    app.create_user("alice").await;
+    let mut browser = app.browser();
+    for i in 0..19 {
+        let status = login_via(&app, &mut browser, "203.0.113.9", &format!("n{i}"), "guess").await;
+        assert_eq!(status, 401);
+    }
+    assert_eq!(
+        login_via(&app, &mut browser, "203.0.113.9", "n-last", "guess").await,
+        429
+    );
+    // Another user behind the same proxy is not affected.
+    assert_eq!(
+        login_via(&app, &mut browser, "203.0.113.10", "alice", PASSWORD).await,
+        303
+    );
+}

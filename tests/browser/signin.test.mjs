@@ -224,15 +224,15 @@ async function openPage(contextOptions = {}) {
 
 /**
  * Chromium logs every HTTP error status as a console error. Two are expected and not a fault
- * of the pages: the browser's own /favicon.ico probe (Gatehouse serves no icon, and the
- * stand-in client neither), and the deliberate 401 answer to a wrong password.
+ * of the pages: the browser's own /favicon.ico probe of the stand-in client (Gatehouse serves
+ * its icon), and the deliberate 401 answer to a wrong password.
  */
 function expectedConsole(line, { wrongPasswordAt }) {
   const m = /^error: Failed to load resource: the server responded with a status of (\d+) .*\((.*)\)$/.exec(line);
   if (!m) return false;
   const [, status, url] = m;
   const u = new URL(url);
-  if (status === '404' && u.pathname === '/favicon.ico') return true;
+  if (status === '404' && u.pathname === '/favicon.ico' && u.origin === env.redirectOrigin) return true;
   return status === '401' && wrongPasswordAt !== undefined && url === wrongPasswordAt;
 }
 

@@ -26,8 +26,8 @@ pub struct TestApp {
     pub store: Store,
     _dir: tempfile::TempDir,
     shutdown: Option<oneshot::Sender<()>>,
-    /// (server URL, database name) of a PostgreSQL test database, dropped with the app.
-    postgres: Option<(String, String)>,
+    /// (server URL, database name) of this app's PostgreSQL test database, if any.
+    pub postgres: Option<(String, String)>,
 }
 
 /// A registered client as a test knows it.
@@ -93,6 +93,11 @@ fn postgres_database() -> Option<(String, String)> {
 
 impl TestApp {
     pub async fn start() -> Self {
+        Self::start_with(RawConfig::default()).await
+    }
+
+    /// Starts with extra settings; issuer, listen address, database and keys are the test's.
+    pub async fn start_with(extra: RawConfig) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
@@ -109,7 +114,7 @@ impl TestApp {
             listen: Some(addr.to_string()),
             database_url: Some(database_url),
             keys_dir: Some(dir.path().join("keys")),
-            ..RawConfig::default()
+            ..extra
         })
         .expect("config");
         // The clock starts at the real time (independent clients check expiry against it)
@@ -218,12 +223,9 @@ impl Drop for TestApp {
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
         }
-        if let Some((base, name)) = self.postgres.take() {
-            psql(
-                &base,
-                &format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"),
-            );
-        }
+        // PostgreSQL test databases are not dropped here: DROP DATABASE waits for every
+        // backend to acknowledge it, which stalled tests for a minute while this app's pool
+        // was still open. `scripts/test` removes the leftovers before each run.
     }
 }
 

@@ -11,7 +11,8 @@ pub mod password;
 pub mod request;
 pub mod session;
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::{ConnectInfo, FromRequestParts, Request};
@@ -38,6 +39,8 @@ pub struct AuthorizeState {
     pub session_ttl: i64,
     /// Lifetime of a pending authorization request (time to sign in and consent).
     pub request_ttl: i64,
+    /// Reverse proxies whose `X-Forwarded-For` is believed.
+    pub trusted_proxies: Arc<[IpAddr]>,
 }
 
 impl AuthorizeState {
@@ -53,6 +56,7 @@ impl AuthorizeState {
             },
             session_ttl: 12 * 60 * 60,
             request_ttl: 30 * 60,
+            trusted_proxies: Arc::from(Vec::new()),
         }
     }
 
@@ -61,20 +65,54 @@ impl AuthorizeState {
     }
 }
 
-/// The peer address of the connection, for per-address throttling. Forwarded headers are
-/// not trusted: anyone can send them.
+/// The address of the user agent, for per-address throttling: the peer address of the
+/// connection, unless that peer is a configured trusted proxy, in which case the right-most
+/// `X-Forwarded-For` entry that is not itself a trusted proxy. Forwarded headers from anyone
+/// else are ignored: an attacker could send any address.
 #[derive(Debug, Clone)]
 pub struct ClientIp(pub String);
 
-impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
+/// Picks the client address; see [`ClientIp`].
+pub fn client_ip(
+    peer: Option<IpAddr>,
+    headers: &axum::http::HeaderMap,
+    trusted: &[IpAddr],
+) -> Option<IpAddr> {
+    let peer = peer?;
+    if !trusted.contains(&peer) {
+        return Some(peer);
+    }
+    let forwarded: Vec<IpAddr> = headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(|a| a.trim().parse::<IpAddr>())
+        .collect::<Result<_, _>>()
+        .unwrap_or_default();
+    Some(
+        forwarded
+            .into_iter()
+            .rev()
+            .find(|a| !trusted.contains(a))
+            .unwrap_or(peer),
+    )
+}
+
+impl FromRequestParts<AuthorizeState> for ClientIp {
     type Rejection = std::convert::Infallible;
 
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AuthorizeState,
+    ) -> Result<Self, Self::Rejection> {
+        let peer = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|c| c.0.ip());
         Ok(ClientIp(
-            parts
-                .extensions
-                .get::<ConnectInfo<SocketAddr>>()
-                .map(|c| c.0.ip().to_string())
+            client_ip(peer, &parts.headers, &state.trusted_proxies)
+                .map(|ip| ip.to_string())
                 .unwrap_or_else(|| "unknown".into()),
         ))
     }
@@ -86,15 +124,13 @@ async fn security_headers(req: Request, next: Next) -> Response {
     res
 }
 
-async fn stylesheet() -> Response {
+/// A static asset compiled into the binary, cacheable for an hour.
+fn asset(body: &'static str, content_type: &'static str) -> Response {
     use axum::http::{HeaderValue, header};
     use axum::response::IntoResponse;
-    let mut res = pages::STYLESHEET.into_response();
+    let mut res = body.into_response();
     let h = res.headers_mut();
-    h.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("text/css; charset=utf-8"),
-    );
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
     h.insert(
         header::CACHE_CONTROL,
         HeaderValue::from_static("public, max-age=3600"),
@@ -112,6 +148,62 @@ pub fn routes(state: AuthorizeState) -> Router {
         .merge(login::routes())
         .merge(logout::routes())
         .layer(middleware::from_fn(security_headers))
-        .route("/static/gatehouse.css", get(stylesheet))
+        .route(
+            "/static/gatehouse.css",
+            get(|| async { asset(pages::STYLESHEET, "text/css; charset=utf-8") }),
+        )
+        .route(
+            "/static/favicon.svg",
+            get(|| async { asset(pages::FAVICON, "image/svg+xml") }),
+        )
+        // Browsers probe /favicon.ico on their own; answer rather than log a 404.
+        .route(
+            "/favicon.ico",
+            get(|| async { asset(pages::FAVICON, "image/svg+xml") }),
+        )
         .with_state(state)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::http::{HeaderMap, HeaderValue};
+
+    fn ip(s: &str) -> IpAddr {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn forwarded_for_is_believed_only_from_trusted_proxies() {
+        let mut h = HeaderMap::new();
+        h.append(
+            "x-forwarded-for",
+            HeaderValue::from_static("6.6.6.6, 203.0.113.7"),
+        );
+        let proxy = [ip("10.0.0.1")];
+        // Not from the proxy: the header is the attacker's word and is ignored.
+        assert_eq!(
+            client_ip(Some(ip("198.51.100.2")), &h, &proxy),
+            Some(ip("198.51.100.2"))
+        );
+        // From the proxy: the right-most address the proxy saw, not the spoofable left end.
+        assert_eq!(
+            client_ip(Some(ip("10.0.0.1")), &h, &proxy),
+            Some(ip("203.0.113.7"))
+        );
+        // Chained trusted proxies are skipped.
+        h.append("x-forwarded-for", HeaderValue::from_static("10.0.0.1"));
+        assert_eq!(
+            client_ip(Some(ip("10.0.0.1")), &h, &proxy),
+            Some(ip("203.0.113.7"))
+        );
+        // A malformed header falls back to the peer.
+        let mut bad = HeaderMap::new();
+        bad.insert("x-forwarded-for", HeaderValue::from_static("not-an-ip"));
+        assert_eq!(
+            client_ip(Some(ip("10.0.0.1")), &bad, &proxy),
+            Some(ip("10.0.0.1"))
+        );
+        assert_eq!(client_ip(None, &h, &proxy), None);
+    }
 }

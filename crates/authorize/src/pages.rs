@@ -63,6 +63,7 @@ pub struct IndexPage<'a> {
 }
 
 pub const STYLESHEET: &str = include_str!("../../../templates/gatehouse.css");
+pub const FAVICON: &str = include_str!("../../../templates/favicon.svg");
 
 /// What each scope means, in words for the consent page.
 pub fn describe_scope(scope: &str) -> &'static str {

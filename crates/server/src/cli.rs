@@ -43,6 +43,14 @@ pub struct Cli {
     /// Signed-in session lifetime in seconds (default 43200).
     #[arg(long, global = true, env = "GATEHOUSE_SESSION_TTL")]
     pub session_ttl: Option<i64>,
+    /// A reverse proxy whose X-Forwarded-For names the client (repeat, or comma-separate).
+    #[arg(
+        long = "trusted-proxy",
+        global = true,
+        env = "GATEHOUSE_TRUSTED_PROXIES",
+        value_delimiter = ','
+    )]
+    pub trusted_proxies: Vec<String>,
     #[command(subcommand)]
     pub command: Option<Command>,
 }
@@ -62,6 +70,8 @@ impl Cli {
             access_token_ttl: self.access_token_ttl,
             id_token_ttl: self.id_token_ttl,
             session_ttl: self.session_ttl,
+            trusted_proxies: (!self.trusted_proxies.is_empty())
+                .then(|| self.trusted_proxies.clone()),
         }))
     }
 }

@@ -23,6 +23,8 @@ pub struct RawConfig {
     pub access_token_ttl: Option<i64>,
     pub id_token_ttl: Option<i64>,
     pub session_ttl: Option<i64>,
+    /// Reverse proxies whose `X-Forwarded-For` header names the client address.
+    pub trusted_proxies: Option<Vec<String>>,
 }
 
 impl RawConfig {
@@ -45,6 +47,7 @@ impl RawConfig {
             access_token_ttl: other.access_token_ttl.or(self.access_token_ttl),
             id_token_ttl: other.id_token_ttl.or(self.id_token_ttl),
             session_ttl: other.session_ttl.or(self.session_ttl),
+            trusted_proxies: other.trusted_proxies.or(self.trusted_proxies),
         }
     }
 }
@@ -76,6 +79,7 @@ pub struct Config {
     pub access_token_ttl: i64,
     pub id_token_ttl: i64,
     pub session_ttl: i64,
+    pub trusted_proxies: Vec<IpAddr>,
 }
 
 fn is_loopback(url: &Url) -> bool {
@@ -120,7 +124,21 @@ impl Config {
                 "must start with sqlite:// or postgres://",
             ));
         }
+        let mut trusted_proxies = Vec::new();
+        for p in raw.trusted_proxies.unwrap_or_default() {
+            let p = p.trim();
+            if p.is_empty() {
+                continue;
+            }
+            trusted_proxies.push(p.parse::<IpAddr>().map_err(|_| {
+                ConfigError::new(
+                    "GATEHOUSE_TRUSTED_PROXIES (trusted_proxies)",
+                    format!("{p:?} is not an IP address"),
+                )
+            })?);
+        }
         Ok(Self {
+            trusted_proxies,
             issuer: issuer.as_str().trim_end_matches('/').to_owned(),
             listen,
             database_url,
@@ -248,5 +266,11 @@ mod tests {
         })
         .unwrap_err();
         assert!(e.setting.starts_with("GATEHOUSE_LISTEN"));
+        let e = Config::load(RawConfig {
+            trusted_proxies: Some(vec!["10.0.0.1".into(), "proxy.example".into()]),
+            ..Default::default()
+        })
+        .unwrap_err();
+        assert!(e.setting.starts_with("GATEHOUSE_TRUSTED_PROXIES"));
     }
 }
