@@ -1,6 +1,8 @@
 //! The authorization endpoint's validation, probed as an attacker would (RFC 6749 §3.1.2,
 //! §4.1.2.1; RFC 9700 §2.1, §4.11; RFC 8252 §7.3; RFC 7636; RFC 9207).
 
+#![allow(clippy::unwrap_used)]
+
 use gatehouse_core::{ApplicationType, ClientAuthMethod};
 use gatehouse_tests::*;
 
@@ -272,9 +274,7 @@ async fn duplicated_parameters_are_refused() {
     );
 
     // Split between the query and a POST body still counts as twice.
-    let page = browser
-        .post(&format!("{base}"), &[("scope", "openid")])
-        .await;
+    let page = browser.post(&base, &[("scope", "openid")]).await;
     assert_redirect_error(
         &page,
         REGISTERED,

@@ -1,6 +1,8 @@
 //! Discovery (OpenID Connect Discovery 1.0 §3, RFC 8414), JWKS (RFC 7517), and userinfo
 //! as a protected resource (OIDC Core §5.3, RFC 6750).
 
+#![allow(clippy::unwrap_used)]
+
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use gatehouse_tests::*;

@@ -1,5 +1,7 @@
 //! Sign-in, sessions and CSRF (RFC 6749 §10.12; ASVS 6.3, 7.2.4; OIDC Core §3.1.2.1).
 
+#![allow(clippy::unwrap_used)]
+
 use gatehouse_tests::*;
 use serde_json::Value;
 

@@ -1,5 +1,7 @@
 //! RP-Initiated Logout 1.0 at the end_session_endpoint.
 
+#![allow(clippy::unwrap_used)]
+
 use gatehouse_tests::*;
 
 const COOKIE: &str = "gatehouse-session";

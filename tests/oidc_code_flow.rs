@@ -2,6 +2,8 @@
 //! independent relying party: discovery, PKCE, nonce, ID token verified against the JWKS
 //! (signature, iss, aud, exp, nonce, at_hash), and userinfo.
 
+#![allow(clippy::unwrap_used)]
+
 use gatehouse_tests::*;
 use openidconnect::core::{
     CoreAuthenticationFlow, CoreClient, CoreProviderMetadata, CoreUserInfoClaims,

@@ -1,5 +1,7 @@
 //! `prompt` and consent (OIDC Core §3.1.2.1, §3.1.2.6; RFC 6749 §4.1.2.1, §10.12).
 
+#![allow(clippy::unwrap_used)]
+
 use gatehouse_tests::*;
 
 async fn setup() -> (TestApp, TestClient) {

@@ -1,6 +1,8 @@
 //! The token endpoint's authorization_code grant, probed as an attacker would
 //! (RFC 6749 §2.3.1, §4.1.3, §5; RFC 7636 §4.6; RFC 9700 §2.1.1, §4.8.2; OIDC Core §3.1.3).
 
+#![allow(clippy::unwrap_used)]
+
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use gatehouse_core::ClientAuthMethod;

@@ -10,6 +10,7 @@ use axum::routing::get;
 use gatehouse_core::{
     AUTHORIZATION_CODE_TTL_SECS, AuthorizationCode, BrowserSession, Client, Grant, User, secret,
 };
+use gatehouse_oidc::is_form;
 use gatehouse_storage::PendingRequest;
 use url::Url;
 
@@ -17,7 +18,6 @@ use crate::AuthorizeState;
 use crate::decision::{self, Context, Outcome};
 use crate::pages::{self, ConsentPage, IndexPage, ScopeLine};
 use crate::request::{self, AuthorizationRequest, RedirectTarget, Refusal};
-use crate::session::csrf_ok;
 use gatehouse_core::Params;
 
 pub fn routes() -> Router<AuthorizeState> {
@@ -26,17 +26,6 @@ pub fn routes() -> Router<AuthorizeState> {
         .route("/authorize", get(authorize_get).post(authorize_post))
         .route("/authorize/continue", get(continue_request))
         .route("/consent", get(consent_page).post(consent_submit))
-}
-
-pub(crate) fn is_form(headers: &HeaderMap) -> bool {
-    headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(';').next())
-        .is_some_and(|v| {
-            v.trim()
-                .eq_ignore_ascii_case("application/x-www-form-urlencoded")
-        })
 }
 
 /// Failure pages shared by the handlers.
@@ -469,17 +458,10 @@ async fn consent_submit(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    if !is_form(&headers) {
-        return state.csrf_refused();
-    }
-    let form = Params::parse(&body);
-    let session = match state.load_session(&headers).await {
-        Ok(s) => s,
-        Err(e) => return state.unavailable("consent", e),
+    let (form, session) = match state.csrf_form(&headers, &body, "consent").await {
+        Ok((f, s)) => (f, Some(s)),
+        Err(res) => return res,
     };
-    if !csrf_ok(session.as_ref(), form.get("csrf_token")) {
-        return state.csrf_refused();
-    }
     let (pending, req, client) = match load_pending(&state, form.get("request")).await {
         Ok(v) => v,
         Err(res) => return res,

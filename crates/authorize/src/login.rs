@@ -13,9 +13,8 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::Response;
 use axum::routing::get;
 
-use crate::endpoint::{is_form, load_pending, see_other};
+use crate::endpoint::{load_pending, see_other};
 use crate::pages::{self, LoginPage};
-use crate::session::csrf_ok;
 use crate::{AuthorizeState, ClientIp, password};
 use gatehouse_core::Params;
 
@@ -93,19 +92,9 @@ async fn login_submit(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    if !is_form(&headers) {
-        return state.csrf_refused();
-    }
-    let form = Params::parse(&body);
-    let session = match state.load_session(&headers).await {
-        Ok(s) => s,
-        Err(e) => return state.unavailable("login", e),
-    };
-    if !csrf_ok(session.as_ref(), form.get("csrf_token")) {
-        return state.csrf_refused();
-    }
-    let Some(session) = session else {
-        return state.csrf_refused();
+    let (form, session) = match state.csrf_form(&headers, &body, "login").await {
+        Ok(v) => v,
+        Err(res) => return res,
     };
     let request = match form.get("request") {
         Some(id) => match load_pending(&state, Some(id)).await {

@@ -14,11 +14,11 @@ use axum::routing::{get, post};
 use gatehouse_core::Client;
 
 use crate::AuthorizeState;
-use crate::endpoint::{is_form, see_other};
+use crate::endpoint::see_other;
 use crate::pages::{self, LogoutForm, LogoutPage};
 use crate::request::RedirectTarget;
-use crate::session::csrf_ok;
 use gatehouse_core::Params;
+use gatehouse_oidc::is_form;
 
 pub fn routes() -> Router<AuthorizeState> {
     Router::new()
@@ -161,24 +161,15 @@ async fn logout_confirm(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    if !is_form(&headers) {
-        return state.csrf_refused();
-    }
-    let form = Params::parse(&body);
-    let session = match state.load_session(&headers).await {
-        Ok(s) => s,
-        Err(e) => return state.unavailable("logout", e),
+    let (form, session) = match state.csrf_form(&headers, &body, "logout").await {
+        Ok(v) => v,
+        Err(res) => return res,
     };
-    if !csrf_ok(session.as_ref(), form.get("csrf_token")) {
-        return state.csrf_refused();
-    }
     let req = match validate(&state, &form).await {
         Ok(r) => r,
         Err(res) => return res,
     };
-    if let Some(s) = &session
-        && let Err(e) = state.oidc.store.delete_session(&s.id_hash).await
-    {
+    if let Err(e) = state.oidc.store.delete_session(&session.id_hash).await {
         return state.unavailable("logout", e);
     }
     finish(&state, req.redirect.as_ref(), Some(&state))

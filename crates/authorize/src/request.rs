@@ -224,7 +224,7 @@ pub async fn validate(
         client.is_public(),
     )
     .map_err(|e| invalid(&e.to_string()))?;
-    let prompt = parse_prompt(params.get("prompt")).map_err(|d| invalid(d))?;
+    let prompt = parse_prompt(params.get("prompt")).map_err(invalid)?;
     let max_age = match params.get("max_age") {
         None => None,
         Some(v) => Some(

@@ -5,7 +5,7 @@
 //! the `__Host-` prefix, so no subdomain can plant or overwrite it.
 
 use axum::http::{HeaderMap, HeaderValue, header};
-use gatehouse_core::{BrowserSession, User, secret};
+use gatehouse_core::{BrowserSession, Params, User, secret};
 use gatehouse_storage::StoreResult;
 
 use crate::AuthorizeState;
@@ -144,8 +144,32 @@ impl AuthorizeState {
     }
 }
 
+impl AuthorizeState {
+    /// Reads a form POSTed from one of our pages and checks that its CSRF token belongs to
+    /// the request's session (RFC 6749 §10.12). Anything else is refused with 403.
+    pub(crate) async fn csrf_form(
+        &self,
+        headers: &HeaderMap,
+        body: &[u8],
+        context: &str,
+    ) -> Result<(Params, BrowserSession), axum::response::Response> {
+        if !gatehouse_oidc::is_form(headers) {
+            return Err(self.csrf_refused());
+        }
+        let form = Params::parse(body);
+        let session = self
+            .load_session(headers)
+            .await
+            .map_err(|e| self.unavailable(context, e))?;
+        match session {
+            Some(s) if csrf_ok(Some(&s), form.get("csrf_token")) => Ok((form, s)),
+            _ => Err(self.csrf_refused()),
+        }
+    }
+}
+
 /// Does the submitted CSRF token belong to this session (RFC 6749 §10.12)?
-pub fn csrf_ok(session: Option<&BrowserSession>, submitted: Option<&str>) -> bool {
+fn csrf_ok(session: Option<&BrowserSession>, submitted: Option<&str>) -> bool {
     match (session, submitted) {
         (Some(s), Some(t)) => secret::constant_time_eq(&s.csrf_token, t),
         _ => false,

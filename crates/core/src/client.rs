@@ -107,7 +107,7 @@ impl Client {
 
     /// The scopes this client may ask for: the OpenID Connect ones plus its registered ones.
     pub fn allowed_scopes(&self) -> Scopes {
-        Scopes::from_iter(crate::scope::STANDARD_SCOPES).union(&self.scopes)
+        Scopes::from_names(crate::scope::STANDARD_SCOPES).union(&self.scopes)
     }
 
     /// The registered redirect URI that `requested` matches, if any.

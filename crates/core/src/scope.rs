@@ -38,7 +38,7 @@ impl Scopes {
         Ok(Self(parsed.iter().map(str::to_owned).collect()))
     }
 
-    pub fn from_iter<I: IntoIterator<Item = S>, S: Into<String>>(items: I) -> Self {
+    pub fn from_names<I: IntoIterator<Item = S>, S: Into<String>>(items: I) -> Self {
         Self(items.into_iter().map(Into::into).collect())
     }
 

@@ -6,6 +6,8 @@ pub mod keys;
 pub mod tokens;
 pub mod userinfo;
 
+use axum::http::{HeaderMap, header};
+
 use std::sync::Arc;
 
 use axum::Router;
@@ -83,4 +85,17 @@ pub fn routes(state: Oidc) -> Router {
         .merge(discovery::routes())
         .merge(userinfo::routes())
         .with_state(state)
+}
+
+/// Is the request body `application/x-www-form-urlencoded`? The protocol's POST bodies
+/// (RFC 6749 §3.2, OIDC Core §3.1.2.1, RFC 6750 §2.2) must be, and nothing else is parsed.
+pub fn is_form(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|v| {
+            v.trim()
+                .eq_ignore_ascii_case("application/x-www-form-urlencoded")
+        })
 }

@@ -8,7 +8,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use gatehouse_core::scope;
 
-use crate::{Oidc, claims};
+use crate::{Oidc, claims, is_form};
 
 /// RFC 6750 §3.1 errors, sent in `WWW-Authenticate`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -102,17 +102,6 @@ pub fn bearer_token(headers: &HeaderMap, body: Option<&[u8]>) -> Result<String, 
         (Some(t), None) | (None, Some(t)) if !t.is_empty() => Ok(t),
         _ => Err(BearerError::InvalidToken),
     }
-}
-
-fn is_form(headers: &HeaderMap) -> bool {
-    headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(';').next())
-        .is_some_and(|v| {
-            v.trim()
-                .eq_ignore_ascii_case("application/x-www-form-urlencoded")
-        })
 }
 
 async fn userinfo(State(state): State<Oidc>, headers: HeaderMap, body: Bytes) -> Response {

@@ -26,7 +26,7 @@ pub struct PendingRequest {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CodeRedemption {
     /// This request consumed the code; the grant is live.
-    Redeemed(AuthorizationCode),
+    Redeemed(Box<AuthorizationCode>),
     /// No such code.
     Unknown,
     /// The code had expired.
@@ -265,7 +265,7 @@ impl Store {
                 .await?
                 .is_some();
             if live {
-                CodeRedemption::Redeemed(code_to_domain(row)?)
+                CodeRedemption::Redeemed(Box::new(code_to_domain(row)?))
             } else {
                 CodeRedemption::Revoked
             }

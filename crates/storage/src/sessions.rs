@@ -18,19 +18,21 @@ fn to_domain(m: session::Model) -> BrowserSession {
     }
 }
 
+fn to_active(s: &BrowserSession) -> session::ActiveModel {
+    session::ActiveModel {
+        id_hash: Set(s.id_hash.clone()),
+        sid: Set(s.sid.clone()),
+        user_id: Set(s.user_id.clone()),
+        auth_time: Set(s.auth_time),
+        csrf_token: Set(s.csrf_token.clone()),
+        created_at: Set(s.created_at),
+        expires_at: Set(s.expires_at),
+    }
+}
+
 impl Store {
     pub async fn create_session(&self, s: &BrowserSession) -> StoreResult<()> {
-        session::ActiveModel {
-            id_hash: Set(s.id_hash.clone()),
-            sid: Set(s.sid.clone()),
-            user_id: Set(s.user_id.clone()),
-            auth_time: Set(s.auth_time),
-            csrf_token: Set(s.csrf_token.clone()),
-            created_at: Set(s.created_at),
-            expires_at: Set(s.expires_at),
-        }
-        .insert(&self.db)
-        .await?;
+        to_active(s).insert(&self.db).await?;
         Ok(())
     }
 
@@ -92,17 +94,7 @@ impl Store {
                 .exec(&txn)
                 .await?;
         }
-        session::ActiveModel {
-            id_hash: Set(new.id_hash.clone()),
-            sid: Set(new.sid.clone()),
-            user_id: Set(new.user_id.clone()),
-            auth_time: Set(new.auth_time),
-            csrf_token: Set(new.csrf_token.clone()),
-            created_at: Set(new.created_at),
-            expires_at: Set(new.expires_at),
-        }
-        .insert(&txn)
-        .await?;
+        to_active(new).insert(&txn).await?;
         txn.commit().await?;
         Ok(())
     }

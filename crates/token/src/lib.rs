@@ -11,7 +11,7 @@ use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use gatehouse_core::Params;
-use gatehouse_oidc::Oidc;
+use gatehouse_oidc::{Oidc, is_form};
 
 pub use error::TokenError;
 
@@ -34,17 +34,6 @@ async fn method_not_allowed() -> Response {
     res.headers_mut()
         .insert(header::ALLOW, axum::http::HeaderValue::from_static("POST"));
     res
-}
-
-fn is_form(headers: &HeaderMap) -> bool {
-    headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(';').next())
-        .is_some_and(|v| {
-            v.trim()
-                .eq_ignore_ascii_case("application/x-www-form-urlencoded")
-        })
 }
 
 async fn token(
