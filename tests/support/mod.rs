@@ -65,7 +65,8 @@ impl Default for ClientSpec {
     }
 }
 
-fn psql(base: &str, sql: &str) -> bool {
+/// Runs SQL on the test PostgreSQL server (in its `postgres` database).
+pub fn psql(base: &str, sql: &str) -> bool {
     std::process::Command::new("psql")
         .arg(format!("{base}/postgres"))
         .args(["-q", "-c", sql])

@@ -1,0 +1,96 @@
+//! When the database is gone the server fails closed: no token, no code, no "fine"; and it
+//! recovers by itself when the database returns (RFC 6749 §4.1.2.1 temporarily_unavailable,
+//! RFC 7009 §2.2.1; fosite's "no token without a commit").
+//!
+//! The outage is real: PostgreSQL stops accepting connections to the test database and
+//! terminates the open ones. On SQLite runs there is no server to stop, so the test says so
+//! and passes trivially; the PostgreSQL pass of `scripts/test` runs it for real.
+
+#![allow(clippy::unwrap_used)]
+
+use gatehouse_tests::*;
+use serde_json::Value;
+
+fn outage(base: &str, name: &str, on: bool) {
+    let sql = if on {
+        format!(
+            "ALTER DATABASE {name} ALLOW_CONNECTIONS false; \
+             SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}'"
+        )
+    } else {
+        format!("ALTER DATABASE {name} ALLOW_CONNECTIONS true")
+    };
+    assert!(psql(base, &sql));
+}
+
+#[tokio::test]
+async fn a_lost_database_fails_closed_and_recovers() {
+    let app = TestApp::start().await;
+    let Some((base, name)) = app.postgres.clone() else {
+        eprintln!("database_outage: needs GATEHOUSE_TEST_POSTGRES; nothing to stop on SQLite");
+        return;
+    };
+    app.create_user("alice").await;
+    let client = app.create_client(ClientSpec::default()).await;
+    let (verifier, challenge) = pkce_pair();
+    let mut browser = app.browser();
+    let callback = browser
+        .authorize(
+            &authorize_url(&app, &code_request(&client, &challenge, "openid")),
+            "alice",
+        )
+        .await;
+    let code = query_of(&callback)["code"].clone();
+    let earlier = sign_in(&app, &client, "alice", "openid").await;
+    let access_token = earlier["access_token"].as_str().unwrap().to_owned();
+
+    outage(&base, &name, true);
+
+    let ready = app
+        .http()
+        .get(app.url("/health/ready"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ready.status(), 503);
+
+    // The token endpoint issues nothing.
+    let (status, body) = exchange_code(&app, &client, &code, Some(&verifier)).await;
+    assert!(status >= 500, "{status} {body}");
+    assert_eq!(body["error"], "server_error");
+    assert!(body.get("access_token").is_none());
+
+    // Userinfo neither accepts nor rejects the token: it cannot know.
+    let res = app
+        .http()
+        .get(app.url("/userinfo"))
+        .bearer_auth(&access_token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 503);
+
+    // The authorization endpoint cannot look up the client: an error page, no redirect.
+    let page = browser
+        .get(&authorize_url(
+            &app,
+            &code_request(&client, &challenge, "openid"),
+        ))
+        .await;
+    assert_eq!(page.status, 503);
+    assert!(page.location.is_none());
+
+    outage(&base, &name, false);
+
+    // Back without a restart, and the code that could not be spent still works once.
+    let ready = app
+        .http()
+        .get(app.url("/health/ready"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ready.status(), 200);
+    let (status, body) = exchange_code(&app, &client, &code, Some(&verifier)).await;
+    assert_eq!(status, 200, "{body}");
+    let _: Value = body;
+}
