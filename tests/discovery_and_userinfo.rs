@@ -242,3 +242,50 @@ async fn health_endpoints() {
     let res = app.http().get(app.url("/nope")).send().await.unwrap();
     assert_eq!(res.status(), 404);
 }
+
+#[tokio::test]
+async fn an_issuer_with_a_path_serves_everything_below_it() {
+    let app = TestApp::start_at_path("/tenant", gatehouse_server::RawConfig::default()).await;
+    assert!(app.base.ends_with("/tenant"));
+    app.create_user("alice").await;
+    let client = app.create_client(ClientSpec::default()).await;
+
+    let doc = get_json(&app, "/.well-known/openid-configuration", &[]).await;
+    assert_eq!(doc["issuer"], app.base);
+    assert_eq!(doc["token_endpoint"], app.url("/token"));
+    // RFC 8414 §3.1: the well-known segment goes before the issuer's path.
+    let origin = app.base.trim_end_matches("/tenant");
+    let res = app
+        .http()
+        .get(format!(
+            "{origin}/.well-known/oauth-authorization-server/tenant"
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    assert_eq!(res.json::<Value>().await.unwrap()["issuer"], app.base);
+
+    let tokens = sign_in(&app, &client, "alice", "openid").await;
+    assert!(tokens["id_token"].is_string());
+}
+
+#[tokio::test]
+async fn error_descriptions_use_only_the_characters_rfc_6749_allows() {
+    let app = TestApp::start().await;
+    let client = app.create_client(ClientSpec::default()).await;
+    let allowed = |d: &str| {
+        d.chars()
+            .all(|c| matches!(c, '\x20'..='\x21' | '\x23'..='\x5b' | '\x5d'..='\x7e'))
+    };
+    let (_, body) = token_request(&app, &client, &[("grant_type", "é\"\\x")]).await;
+    let d = body["error_description"].as_str().unwrap();
+    assert!(allowed(d), "{d}");
+    assert!(!d.contains('x') || !d.contains('é'));
+    let (_, challenge) = pkce_pair();
+    let mut pairs = code_request(&client, &challenge, "openid");
+    pairs[7] = ("code_challenge_method", "plain");
+    let page = app.browser().get(&authorize_url(&app, &pairs)).await;
+    let d = query_of(&page.location.unwrap())["error_description"].clone();
+    assert!(allowed(&d), "{d}");
+}

@@ -99,12 +99,17 @@ impl TestApp {
 
     /// Starts with extra settings; issuer, listen address, database and keys are the test's.
     pub async fn start_with(extra: RawConfig) -> Self {
+        Self::start_at_path("", extra).await
+    }
+
+    /// Starts with an issuer that has a path, e.g. `http://127.0.0.1:PORT/tenant`.
+    pub async fn start_at_path(path: &str, extra: RawConfig) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind");
         let addr = listener.local_addr().expect("addr");
-        let base = format!("http://{addr}");
+        let base = format!("http://{addr}{path}");
         let postgres = postgres_database();
         let database_url = match &postgres {
             Some((base, name)) => format!("{base}/{name}"),

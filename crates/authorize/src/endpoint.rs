@@ -92,9 +92,10 @@ impl AuthorizeState {
     }
 
     fn redirect_error(&self, target: &RedirectTarget, error: &str, description: &str) -> Response {
+        let description = gatehouse_core::error_description(description);
         self.redirect_to_client(
             target,
-            &[("error", error), ("error_description", description)],
+            &[("error", error), ("error_description", &description)],
         )
     }
 

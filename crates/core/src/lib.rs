@@ -23,3 +23,34 @@ pub use user::User;
 
 /// Lifetime of an authorization code: RFC 9700 §4.5 and ASVS 10.4.3 ask for one minute.
 pub const AUTHORIZATION_CODE_TTL_SECS: i64 = 60;
+
+/// An `error_description` as RFC 6749 §4.1.2.1 and §5.2 allow it: printable ASCII without
+/// `"` and `\`. Section signs in RFC citations become the word; anything else outside the
+/// set becomes `?`, so no description can carry a quote, an escape or a control character
+/// into a URL or a JSON body.
+pub fn error_description(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '\u{a7}' => out.push_str("section "),
+            '"' => out.push('\''),
+            '\\' => out.push('/'),
+            ' '..='~' => out.push(c),
+            _ => out.push('?'),
+        }
+    }
+    out.replace("section  ", "section ")
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn error_descriptions_stay_in_the_rfc_6749_character_set() {
+        let d = super::error_description("bad \"x\\y\" (RFC 6749 \u{a7}3.3) caf\u{e9}\n");
+        assert_eq!(d, "bad 'x/y' (RFC 6749 section 3.3) caf??");
+        assert!(
+            d.chars()
+                .all(|c| matches!(c, '\x20'..='\x21' | '\x23'..='\x5b' | '\x5d'..='\x7e'))
+        );
+    }
+}

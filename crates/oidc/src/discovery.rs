@@ -67,6 +67,17 @@ async fn jwks(State(state): State<Oidc>) -> Response {
     public_json(state.keys.jwks(), 300)
 }
 
+/// RFC 8414 §3.1: for an issuer with a path, the metadata also lives at
+/// `/.well-known/oauth-authorization-server{path}`, outside the issuer's path.
+pub fn path_issuer_routes(state: Oidc, path: &str) -> Router {
+    Router::new()
+        .route(
+            &format!("/.well-known/oauth-authorization-server{path}"),
+            get(openid_configuration),
+        )
+        .with_state(state)
+}
+
 pub fn routes() -> Router<Oidc> {
     Router::new()
         .route(

@@ -99,15 +99,21 @@ impl App {
         let app = Router::new()
             .merge(gatehouse_oidc::routes(oidc.clone()))
             .merge(gatehouse_authorize::routes(authorize))
-            .merge(gatehouse_token::routes(TokenState { oidc }))
+            .merge(gatehouse_token::routes(TokenState { oidc: oidc.clone() }))
             .merge(health_routes(store.clone()))
             .fallback(not_found)
             .layer(DefaultBodyLimit::max(MAX_BODY));
+        let oidc_for_paths = oidc;
         let path = config.issuer_path();
         let router = if path.is_empty() {
             app
         } else {
-            Router::new().nest(&path, app)
+            Router::new()
+                .nest(&path, app)
+                .merge(gatehouse_oidc::discovery::path_issuer_routes(
+                    oidc_for_paths,
+                    &path,
+                ))
         };
         Ok(Self {
             config,

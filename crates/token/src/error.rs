@@ -79,7 +79,10 @@ impl IntoResponse for TokenError {
         };
         let mut res = (
             status,
-            axum::Json(json!({"error": self.code(), "error_description": description})),
+            axum::Json(json!({
+                "error": self.code(),
+                "error_description": gatehouse_core::error_description(&description),
+            })),
         )
             .into_response();
         if let Self::InvalidClient { basic: true, .. } = self {

@@ -24,9 +24,9 @@ impl GrantRequest {
                 authorization_code::Request::parse(form)?,
             )),
             // RFC 9700 §2.4: the resource owner password credentials grant must not be used.
-            Some(other) => Err(TokenError::UnsupportedGrantType(format!(
-                "grant_type {other:?} is not supported"
-            ))),
+            Some(_) => Err(TokenError::UnsupportedGrantType(
+                "this grant_type is not supported".into(),
+            )),
         }
     }
 
