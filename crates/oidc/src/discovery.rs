@@ -27,7 +27,7 @@ pub fn document(state: &Oidc) -> Value {
         "scopes_supported": STANDARD_SCOPES,
         "response_types_supported": ["code"],
         "response_modes_supported": ["query"],
-        "grant_types_supported": ["authorization_code"],
+        "grant_types_supported": ["authorization_code", "client_credentials"],
         "subject_types_supported": ["public"],
         "id_token_signing_alg_values_supported": [state.minter.settings.id_token_alg.as_str()],
         "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],

@@ -61,7 +61,9 @@ pub struct AccessTokenClaims {
     pub sub: String,
     pub client_id: String,
     pub scopes: Scopes,
-    pub grant_id: String,
+    /// The grant the token derives from; `None` for client credentials tokens, which act
+    /// for the client itself.
+    pub grant_id: Option<String>,
     pub iat: i64,
     pub exp: i64,
     pub auth_time: Option<i64>,
@@ -87,7 +89,7 @@ pub struct AccessTokenInput<'a> {
     pub sub: &'a str,
     pub client_id: &'a str,
     pub scopes: &'a Scopes,
-    pub grant_id: &'a str,
+    pub grant_id: Option<&'a str>,
     pub auth_time: Option<i64>,
     pub sid: Option<&'a str>,
     pub jti: &'a str,
@@ -177,7 +179,9 @@ impl Minter {
         claims.insert("jti".into(), json!(input.jti));
         claims.insert("scope".into(), json!(input.scopes.to_string()));
         // The grant this token derives from: revoking the grant revokes the token.
-        claims.insert("gid".into(), json!(input.grant_id));
+        if let Some(gid) = input.grant_id {
+            claims.insert("gid".into(), json!(gid));
+        }
         if let Some(t) = input.auth_time {
             claims.insert("auth_time".into(), json!(t));
         }
@@ -256,7 +260,7 @@ impl Minter {
             client_id: str_claim(&claims, "client_id")?.to_owned(),
             scopes: Scopes::parse(str_claim(&claims, "scope")?)
                 .map_err(|_| VerifyError::Claim("scope"))?,
-            grant_id: str_claim(&claims, "gid")?.to_owned(),
+            grant_id: claims.get("gid").and_then(Value::as_str).map(str::to_owned),
             iat: int_claim(&claims, "iat")?,
             exp,
             auth_time: claims.get("auth_time").and_then(Value::as_i64),

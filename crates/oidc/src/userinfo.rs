@@ -130,9 +130,13 @@ async fn respond(
         tracing::error!(error = %e, "userinfo: storage failed");
         BearerError::Unavailable
     };
+    // Userinfo answers for a user: a token without a grant (client credentials) has none.
+    let Some(grant_id) = claims.grant_id.as_deref() else {
+        return Err(BearerError::InvalidToken);
+    };
     let grant = state
         .store
-        .find_grant(&claims.grant_id)
+        .find_grant(grant_id)
         .await
         .map_err(unavailable)?;
     if grant.is_none_or(|g| g.revoked_at.is_some()) {

@@ -164,7 +164,8 @@ pub enum CliError {
 }
 
 /// Grant types the token endpoint implements today.
-const IMPLEMENTED_GRANTS: [GrantType; 1] = [GrantType::AuthorizationCode];
+const IMPLEMENTED_GRANTS: [GrantType; 2] =
+    [GrantType::AuthorizationCode, GrantType::ClientCredentials];
 
 fn print(json_out: bool, value: serde_json::Value, human: String) -> Result<(), CliError> {
     let mut out = std::io::stdout().lock();

@@ -116,7 +116,7 @@ pub async fn exchange(
                 sub: &user.id,
                 client_id: &client.client_id,
                 scopes: &row.scopes,
-                grant_id: &row.grant_id,
+                grant_id: Some(&row.grant_id),
                 auth_time: Some(row.auth_time),
                 sid: Some(&row.sid),
                 jti: &jti,

@@ -1,6 +1,7 @@
 //! One module per grant type, each reading like the RFC section it implements.
 
 mod authorization_code;
+mod client_credentials;
 
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -14,6 +15,7 @@ use crate::error::{TokenError, no_store};
 #[derive(Debug)]
 pub enum GrantRequest {
     AuthorizationCode(authorization_code::Request),
+    ClientCredentials(client_credentials::Request),
 }
 
 impl GrantRequest {
@@ -22,6 +24,9 @@ impl GrantRequest {
             None => Err(TokenError::invalid_request("grant_type is required")),
             Some("authorization_code") => Ok(Self::AuthorizationCode(
                 authorization_code::Request::parse(form)?,
+            )),
+            Some("client_credentials") => Ok(Self::ClientCredentials(
+                client_credentials::Request::parse(form)?,
             )),
             // RFC 9700 §2.4: the resource owner password credentials grant must not be used.
             Some(_) => Err(TokenError::UnsupportedGrantType(
@@ -33,6 +38,7 @@ impl GrantRequest {
     fn grant_type(&self) -> GrantType {
         match self {
             Self::AuthorizationCode(_) => GrantType::AuthorizationCode,
+            Self::ClientCredentials(_) => GrantType::ClientCredentials,
         }
     }
 }
@@ -52,6 +58,7 @@ pub async fn dispatch(
         GrantRequest::AuthorizationCode(r) => {
             authorization_code::exchange(state, client, r).await?
         }
+        GrantRequest::ClientCredentials(r) => client_credentials::exchange(state, client, r)?,
     };
     let mut res = (StatusCode::OK, axum::Json(response)).into_response();
     no_store(&mut res);
