@@ -89,7 +89,14 @@ async fn host_headers_do_not_change_any_url() {
     let res = req.send().await.unwrap();
     let loc = location(&res).unwrap();
     assert!(loc.starts_with(&app.base), "{loc}");
-    let mut req = app.http().get(loc);
+    let cookie = res.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    let mut req = app.http().get(loc).header("cookie", cookie);
     for (k, v) in spoof {
         req = req.header(k, v);
     }

@@ -387,3 +387,42 @@ async fn behind_a_trusted_proxy_each_client_address_counts_alone() {
         303
     );
 }
+
+/// Security review finding: the throttle was checked before hashing and counted after, so a
+/// burst of parallel guesses all got through. Attempts are now counted first.
+#[tokio::test]
+async fn a_burst_of_parallel_guesses_is_counted_one_by_one() {
+    let (app, client) = setup().await;
+    let mut browser = app.browser();
+    let login_url = start(&app, &mut browser, &client, &[]).await;
+    let page = browser.get(&login_url).await;
+    let csrf = input_value(&page.body, "csrf_token").unwrap();
+    let cookie = format!("{COOKIE}={}", browser.cookies[COOKIE]);
+    let mut tasks = Vec::new();
+    for i in 0..12 {
+        let (http, url, csrf, cookie) =
+            (app.http(), app.url("/login"), csrf.clone(), cookie.clone());
+        tasks.push(tokio::spawn(async move {
+            let res = http
+                .post(url)
+                .header("cookie", cookie)
+                .form(&[
+                    ("csrf_token", csrf.as_str()),
+                    ("username", "alice"),
+                    ("password", &format!("guess {i}")),
+                ])
+                .send()
+                .await
+                .unwrap();
+            res.status().as_u16()
+        }));
+    }
+    let mut statuses = Vec::new();
+    for t in tasks {
+        statuses.push(t.await.unwrap());
+    }
+    statuses.sort();
+    let wrong = statuses.iter().filter(|s| **s == 401).count();
+    let limited = statuses.iter().filter(|s| **s == 429).count();
+    assert_eq!((wrong, limited), (4, 8), "{statuses:?}");
+}

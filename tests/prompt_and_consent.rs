@@ -193,3 +193,117 @@ async fn an_expired_or_unknown_pending_request_shows_a_page() {
     let page = browser.get("/authorize/continue?request=' OR 1=1 --").await;
     assert_eq!(page.status, 400);
 }
+
+/// Finding of the security review: a pending request must belong to the browser that
+/// started it. Here the attacker prepares a request for their client, consents and signs in
+/// as themselves (which also satisfies prompt=login), then sends the victim, who is signed
+/// in, to finish it. The victim must get a page, not a code for the attacker.
+#[tokio::test]
+async fn another_browser_cannot_finish_a_pending_request() {
+    let app = TestApp::start().await;
+    app.create_user("alice").await;
+    app.create_user("mallory").await;
+    let evil = app
+        .create_client(ClientSpec {
+            name: "Evil".into(),
+            redirect_uris: vec!["https://evil.example/cb".into()],
+            ..ClientSpec::default()
+        })
+        .await;
+    // The victim has a session of her own.
+    let mut victim = app.browser();
+    let own = app.create_client(ClientSpec::default()).await;
+    victim
+        .authorize(&url_with(&app, &own, "openid", &[]), "alice")
+        .await;
+
+    let mut attacker = app.browser();
+    let page = attacker
+        .get(&url_with(
+            &app,
+            &evil,
+            "openid email profile",
+            &[("prompt", "login")],
+        ))
+        .await;
+    let login_url = page.location.unwrap();
+    let request = query_of(&format!(
+        "http://x{}",
+        login_url
+            .split_once('?')
+            .map(|(_, q)| format!("/?{q}"))
+            .unwrap()
+    ))["request"]
+        .clone();
+    let done = attacker.login(&login_url, "mallory", PASSWORD).await;
+    assert_eq!(done.status, 303);
+
+    for path in [
+        format!("/authorize/continue?request={request}"),
+        format!("/consent?request={request}"),
+        format!("/login?request={request}"),
+    ] {
+        let page = victim.get(&path).await;
+        assert_eq!(page.status, 400, "{path}: {}", page.body);
+        assert!(page.location.is_none(), "{path} must not redirect anywhere");
+    }
+    // A POSTed consent from the victim's session, with her own CSRF token, fails the same way.
+    let home = victim.get("/login").await;
+    let csrf = input_value(&home.body, "csrf_token").unwrap();
+    let res = victim
+        .post(
+            "/consent",
+            &[
+                ("csrf_token", &csrf),
+                ("request", &request),
+                ("decision", "allow"),
+            ],
+        )
+        .await;
+    assert_eq!(res.status, 400);
+    assert!(res.location.is_none());
+}
+
+/// Security review finding: two tabs allowing at once made the consent upsert fail with
+/// SQLITE_BUSY (or a duplicate key on PostgreSQL) and answered 503.
+#[tokio::test]
+async fn consenting_in_several_tabs_at_once_works() {
+    let (app, client) = setup().await;
+    let mut browser = app.browser();
+    browser.login("/login", "alice", PASSWORD).await;
+    let mut forms = Vec::new();
+    for _ in 0..8 {
+        let page = browser
+            .get(&url_with(&app, &client, "openid email", &[]))
+            .await;
+        let consent = browser.get(page.location.as_deref().unwrap()).await;
+        forms.push((
+            input_value(&consent.body, "csrf_token").unwrap(),
+            input_value(&consent.body, "request").unwrap(),
+        ));
+    }
+    let cookie = format!("gatehouse-session={}", browser.cookies["gatehouse-session"]);
+    let mut tasks = Vec::new();
+    for (csrf, request) in forms {
+        let (http, url, cookie) = (app.http(), app.url("/consent"), cookie.clone());
+        tasks.push(tokio::spawn(async move {
+            let res = http
+                .post(url)
+                .header("cookie", cookie)
+                .form(&[
+                    ("csrf_token", csrf.as_str()),
+                    ("request", request.as_str()),
+                    ("decision", "allow"),
+                ])
+                .send()
+                .await
+                .unwrap();
+            (res.status().as_u16(), location(&res).unwrap_or_default())
+        }));
+    }
+    for t in tasks {
+        let (status, loc) = t.await.unwrap();
+        assert_eq!(status, 303, "{loc}");
+        assert!(query_of(&loc).contains_key("code"), "{loc}");
+    }
+}

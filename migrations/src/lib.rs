@@ -3,19 +3,24 @@
 //! Conventions: times are `BIGINT` Unix seconds (no time zone or driver type surprises);
 //! lists are JSON text; client secrets, authorization codes and session cookies are stored
 //! only as SHA-256 digests (`*_hash` columns), passwords as argon2id PHC strings. Pending
-//! request ids and CSRF tokens are stored as issued: each is useless without the browser
-//! session it belongs to. Every code and token row carries its `grant_id`, so revoking a whole
+//! request ids and CSRF tokens are stored as issued: each is bound to the browser session
+//! it belongs to (`authorization_requests.session_hash`, `sessions.csrf_token`) and is
+//! refused with any other. Every code and token row carries its `grant_id`, so revoking a whole
 //! grant is one statement.
 
 pub use sea_orm_migration::prelude::*;
 
 mod m0001_initial;
+mod m0002_bind_requests_to_sessions;
 
 pub struct Migrator;
 
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(m0001_initial::Migration)]
+        vec![
+            Box::new(m0001_initial::Migration),
+            Box::new(m0002_bind_requests_to_sessions::Migration),
+        ]
     }
 }

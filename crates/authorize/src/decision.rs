@@ -33,10 +33,11 @@ pub fn decide(req: &AuthorizationRequest, ctx: Context<'_>) -> Outcome {
     let needs_login = match ctx.session {
         None => true,
         Some((user, auth_time)) => {
-            // prompt=login: authenticate again, once, for this request.
-            (req.prompt.login && !ctx.logged_in_for_request)
-                // max_age: the authentication must be recent enough (OIDC Core §3.1.2.1).
-                || req.max_age.is_some_and(|m| ctx.now - auth_time > m)
+            // prompt=login asks to authenticate again, and max_age for an authentication
+            // recent enough (OIDC Core §3.1.2.1): a sign-in made for this very request
+            // satisfies both, however long consent then took.
+            let stale = req.prompt.login || req.max_age.is_some_and(|m| ctx.now - auth_time > m);
+            (stale && !ctx.logged_in_for_request)
                 // id_token_hint names another user: that user must sign in.
                 || req.hint_sub.as_deref().is_some_and(|s| s != user)
         }
@@ -196,6 +197,14 @@ mod tests {
             Some(("u", 950)),
             Some("openid"),
             (false, false),
+            Outcome::Issue,
+        );
+        // A sign-in made for this request satisfies max_age even if consent took longer.
+        check(
+            &fresh,
+            Some(("u", 900)),
+            Some("openid"),
+            (true, false),
             Outcome::Issue,
         );
 

@@ -263,16 +263,16 @@ async fn proceed(
             state.redirect_error(&target, code, description)
         }
         Outcome::Login | Outcome::Consent => {
-            let pending_id = match &pending {
-                Some(p) => p.id.clone(),
-                None => match save_pending(state, &req).await {
-                    Ok(id) => id,
-                    Err(e) => return unavailable_redirect(state, &target, e),
-                },
-            };
             let current = match state.ensure_session(headers).await {
                 Ok(c) => c,
                 Err(e) => return unavailable_redirect(state, &target, e),
+            };
+            let pending_id = match &pending {
+                Some(p) => p.id.clone(),
+                None => match save_pending(state, &req, &current.session.id_hash).await {
+                    Ok(id) => id,
+                    Err(e) => return unavailable_redirect(state, &target, e),
+                },
             };
             let step = if outcome == Outcome::Login {
                 "login"
@@ -288,6 +288,7 @@ async fn proceed(
 async fn save_pending(
     state: &AuthorizeState,
     req: &AuthorizationRequest,
+    session_hash: &str,
 ) -> Result<String, gatehouse_storage::StoreError> {
     let now = state.oidc.now();
     let id = secret::new_secret();
@@ -300,6 +301,7 @@ async fn save_pending(
             id: id.clone(),
             client_id: req.client_id.clone(),
             request,
+            session_hash: Some(session_hash.to_owned()),
             logged_in_at: None,
             consented_at: None,
             created_at: now,
@@ -362,17 +364,28 @@ async fn issue_code(
 }
 
 /// Loads a pending request and its client, or answers with the page that says why not.
+/// The request must belong to `session`, the browser session that started it (or the one
+/// its sign-in replaced it with): a request id sent to another browser is worth nothing.
 pub(crate) async fn load_pending(
     state: &AuthorizeState,
     id: Option<&str>,
+    session: Option<&BrowserSession>,
 ) -> Result<(PendingRequest, AuthorizationRequest, Client), Response> {
-    let Some(id) = id.filter(|i| i.len() <= 64) else {
+    // Ids are 256-bit base64url values: anything else is unknown without asking the store.
+    let Some(id) = id.filter(|i| {
+        i.len() == 43
+            && i.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    }) else {
+        return Err(state.expired_request());
+    };
+    let Some(session) = session else {
         return Err(state.expired_request());
     };
     let now = state.oidc.now();
     let pending = match state.oidc.store.find_pending_request(id, now).await {
-        Ok(Some(p)) => p,
-        Ok(None) => return Err(state.expired_request()),
+        Ok(Some(p)) if p.session_hash.as_deref() == Some(session.id_hash.as_str()) => p,
+        Ok(_) => return Err(state.expired_request()),
         Err(e) => return Err(state.unavailable("pending request", e)),
     };
     let Ok(req) = serde_json::from_str::<AuthorizationRequest>(&pending.request) else {
@@ -392,14 +405,15 @@ async fn continue_request(
     headers: HeaderMap,
 ) -> Response {
     let params = Params::parse(query.unwrap_or_default().as_bytes());
-    let (pending, req, client) = match load_pending(&state, params.get("request")).await {
-        Ok(v) => v,
-        Err(res) => return res,
-    };
     let session = match state.load_session(&headers).await {
         Ok(s) => s,
-        Err(e) => return unavailable_redirect(&state, &req.target(), e),
+        Err(e) => return state.unavailable("continue", e),
     };
+    let (pending, req, client) =
+        match load_pending(&state, params.get("request"), session.as_ref()).await {
+            Ok(v) => v,
+            Err(res) => return res,
+        };
     proceed(&state, &client, req, session, Some(pending), &headers).await
 }
 
@@ -409,14 +423,15 @@ async fn consent_page(
     headers: HeaderMap,
 ) -> Response {
     let params = Params::parse(query.unwrap_or_default().as_bytes());
-    let (pending, req, client) = match load_pending(&state, params.get("request")).await {
-        Ok(v) => v,
-        Err(res) => return res,
-    };
     let session = match state.load_session(&headers).await {
         Ok(s) => s,
         Err(e) => return state.unavailable("consent", e),
     };
+    let (pending, req, client) =
+        match load_pending(&state, params.get("request"), session.as_ref()).await {
+            Ok(v) => v,
+            Err(res) => return res,
+        };
     let user = match state.signed_in_user(session.as_ref()).await {
         Ok(u) => u,
         Err(e) => return state.unavailable("consent", e),
@@ -463,10 +478,11 @@ async fn consent_submit(
         Ok((f, s)) => (f, Some(s)),
         Err(res) => return res,
     };
-    let (pending, req, client) = match load_pending(&state, form.get("request")).await {
-        Ok(v) => v,
-        Err(res) => return res,
-    };
+    let (pending, req, client) =
+        match load_pending(&state, form.get("request"), session.as_ref()).await {
+            Ok(v) => v,
+            Err(res) => return res,
+        };
     let user = match state.signed_in_user(session.as_ref()).await {
         Ok(u) => u,
         Err(e) => return state.unavailable("consent", e),

@@ -41,6 +41,8 @@ pub struct AuthorizeState {
     pub request_ttl: i64,
     /// Reverse proxies whose `X-Forwarded-For` is believed.
     pub trusted_proxies: Arc<[IpAddr]>,
+    /// Password verifications allowed at once (argon2id holds 19 MiB each).
+    pub password_slots: Arc<tokio::sync::Semaphore>,
 }
 
 impl AuthorizeState {
@@ -57,6 +59,9 @@ impl AuthorizeState {
             session_ttl: 12 * 60 * 60,
             request_ttl: 30 * 60,
             trusted_proxies: Arc::from(Vec::new()),
+            password_slots: Arc::new(tokio::sync::Semaphore::new(
+                2 * std::thread::available_parallelism().map_or(1, |n| n.get()),
+            )),
         }
     }
 
@@ -82,21 +87,25 @@ pub fn client_ip(
     if !trusted.contains(&peer) {
         return Some(peer);
     }
-    let forwarded: Vec<IpAddr> = headers
+    // Walk from the right: each trusted proxy appended the address it saw. The first entry
+    // that is not a trusted proxy is the client; whatever stands left of it is the client's
+    // own say and is never read, so junk there changes nothing.
+    let entries: Vec<&str> = headers
         .get_all("x-forwarded-for")
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(','))
-        .map(|a| a.trim().parse::<IpAddr>())
-        .collect::<Result<_, _>>()
-        .unwrap_or_default();
-    Some(
-        forwarded
-            .into_iter()
-            .rev()
-            .find(|a| !trusted.contains(a))
-            .unwrap_or(peer),
-    )
+        .map(str::trim)
+        .collect();
+    for entry in entries.iter().rev() {
+        match entry.parse::<IpAddr>() {
+            Ok(a) if trusted.contains(&a) => continue,
+            Ok(a) => return Some(a),
+            // A trusted proxy would not append junk: treat the request as the proxy's.
+            Err(_) => return Some(peer),
+        }
+    }
+    Some(peer)
 }
 
 impl FromRequestParts<AuthorizeState> for ClientIp {

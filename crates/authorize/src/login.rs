@@ -17,10 +17,13 @@ use crate::endpoint::{load_pending, see_other};
 use crate::pages::{self, LoginPage};
 use crate::{AuthorizeState, ClientIp, password};
 use gatehouse_core::Params;
+use gatehouse_storage::Attempt;
 
 const BAD_CREDENTIALS: &str = "Wrong username or password.";
 const MAX_USERNAME: usize = 256;
 const MAX_PASSWORD: usize = 1024;
+/// How long a sign-in may wait for a free password-hashing slot.
+const PASSWORD_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
 
 pub fn routes() -> Router<AuthorizeState> {
     Router::new().route("/login", get(login_page).post(login_submit))
@@ -58,16 +61,16 @@ async fn login_page(
     headers: HeaderMap,
 ) -> Response {
     let params = Params::parse(query.unwrap_or_default().as_bytes());
+    let current = match state.ensure_session(&headers).await {
+        Ok(c) => c,
+        Err(e) => return state.unavailable("login", e),
+    };
     let (request_id, client_name, hint) = match params.get("request") {
-        Some(id) => match load_pending(&state, Some(id)).await {
+        Some(id) => match load_pending(&state, Some(id), Some(&current.session)).await {
             Ok((p, req, client)) => (Some(p.id), Some(client.name), req.login_hint),
             Err(res) => return res,
         },
         None => (None, None, None),
-    };
-    let current = match state.ensure_session(&headers).await {
-        Ok(c) => c,
-        Err(e) => return state.unavailable("login", e),
     };
     let mut res = render(
         &state,
@@ -97,7 +100,7 @@ async fn login_submit(
         Err(res) => return res,
     };
     let request = match form.get("request") {
-        Some(id) => match load_pending(&state, Some(id)).await {
+        Some(id) => match load_pending(&state, Some(id), Some(&session)).await {
             Ok((p, _, client)) => Some((p.id, client.name)),
             Err(res) => return res,
         },
@@ -119,49 +122,68 @@ async fn login_submit(
     let now = state.oidc.now();
     let user_key = format!("user:{}", username.to_lowercase());
     let ip_key = format!("ip:{ip}");
-    match state
-        .oidc
-        .store
-        .throttled_until(&[user_key.clone(), ip_key.clone()], now)
-        .await
-    {
-        Ok(Some(until)) => return too_many(&state, &page, until - now),
-        Ok(None) => {}
-        Err(e) => return state.unavailable("login", e),
+    let store = &state.oidc.store;
+    // Count the attempt against the address, then the account, before any hashing: a burst
+    // of parallel guesses is counted one by one and what exceeds the allowance is refused.
+    let mut locks_until = None;
+    for (key, policy) in [(&ip_key, &state.ip_throttle), (&user_key, &state.throttle)] {
+        match store.count_login_attempt(key, policy, now).await {
+            Ok(Attempt::Counted { locks_until: l }) => locks_until = locks_until.max(l),
+            Ok(Attempt::Refused { until }) => {
+                if key == &user_key
+                    && let Err(e) = store
+                        .forgive_login_attempt(&ip_key, &state.ip_throttle, now)
+                        .await
+                {
+                    return state.unavailable("login", e);
+                }
+                return too_many(&state, &page, until - now);
+            }
+            Err(e) => return state.unavailable("login", e),
+        }
     }
 
-    let credentials =
-        if username.is_empty() || username.len() > MAX_USERNAME || password.len() > MAX_PASSWORD {
-            None
-        } else {
-            match state.oidc.store.find_user_credentials(username).await {
-                Ok(c) => c,
-                Err(e) => return state.unavailable("login", e),
-            }
-        };
+    // Usernames are visible ASCII or Unicode without control characters; anything else is
+    // an unknown user, answered after the same hashing work.
+    let plausible = !username.is_empty()
+        && username.len() <= MAX_USERNAME
+        && password.len() <= MAX_PASSWORD
+        && !username.chars().any(char::is_control);
+    let credentials = if plausible {
+        match store.find_user_credentials(username).await {
+            Ok(c) => c,
+            Err(e) => return state.unavailable("login", e),
+        }
+    } else {
+        None
+    };
     // A disabled account verifies against its real hash and then fails like a wrong password.
     let (user, hash) = match credentials {
         Some((u, h)) => (Some(u), Some(h)),
         None => (None, None),
     };
+    // Argon2id holds 19 MiB for each verification: bound how many run at once, so a flood
+    // of sign-ins queues (and, past the wait, is told to retry) instead of exhausting memory.
+    let permit =
+        match tokio::time::timeout(PASSWORD_WAIT, state.password_slots.clone().acquire_owned())
+            .await
+        {
+            Ok(Ok(p)) => p,
+            _ => {
+                return state.page_error(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "Busy",
+                    "Too many sign-ins are in progress. Try again in a moment.",
+                );
+            }
+        };
     let verified = password::verify(hash, password.to_owned()).await;
+    drop(permit);
     let user = user.filter(|u| verified && !u.disabled);
 
     let Some(user) = user else {
-        let mut locked = None;
-        for (key, policy) in [(&user_key, &state.throttle), (&ip_key, &state.ip_throttle)] {
-            match state
-                .oidc
-                .store
-                .record_login_failure(key, policy, now)
-                .await
-            {
-                Ok(l) => locked = locked.max(l),
-                Err(e) => return state.unavailable("login", e),
-            }
-        }
         tracing::info!(ip = %ip, "failed sign-in");
-        if let Some(until) = locked {
+        if let Some(until) = locks_until {
             return too_many(&state, &page, until - now);
         }
         return render(
@@ -172,7 +194,13 @@ async fn login_submit(
         );
     };
 
-    if let Err(e) = state.oidc.store.clear_login_failures(&user_key).await {
+    if let Err(e) = store.clear_login_failures(&user_key).await {
+        return state.unavailable("login", e);
+    }
+    if let Err(e) = store
+        .forgive_login_attempt(&ip_key, &state.ip_throttle, now)
+        .await
+    {
         return state.unavailable("login", e);
     }
     let (cookie_value, fresh) = state.new_session(Some((&user.id, now)));
@@ -186,7 +214,12 @@ async fn login_submit(
     }
     let location = match &request {
         Some((id, _)) => {
-            if let Err(e) = state.oidc.store.mark_request_logged_in(id, now).await {
+            if let Err(e) = state
+                .oidc
+                .store
+                .mark_request_logged_in(id, &fresh.id_hash, now)
+                .await
+            {
                 return state.unavailable("login", e);
             }
             format!(

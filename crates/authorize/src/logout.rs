@@ -57,6 +57,12 @@ async fn validate(state: &AuthorizeState, params: &Params) -> Result<LogoutReque
         (None, Some(h)) => Some(h.client_id.clone()),
         (None, None) => None,
     };
+    if client_id
+        .as_deref()
+        .is_some_and(|id| id.len() > 255 || !gatehouse_core::secret::is_vschar(id))
+    {
+        return Err(bad("The client is not registered here."));
+    }
     let client = match &client_id {
         None => None,
         Some(id) => match state.oidc.store.find_client(id).await {

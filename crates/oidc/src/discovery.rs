@@ -35,7 +35,7 @@ pub fn document(state: &Oidc) -> Value {
         "code_challenge_methods_supported": ["S256"],
         "authorization_response_iss_parameter_supported": true,
         "prompt_values_supported": ["none", "login", "consent", "select_account"],
-        "display_values_supported": ["page"],
+        "display_values_supported": ["page", "popup", "touch", "wap"],
         "claims_parameter_supported": false,
         "request_parameter_supported": false,
         "request_uri_parameter_supported": false,

@@ -2,7 +2,9 @@
 
 use gatehouse_core::{AuthorizationCode, Grant, Scopes};
 use sea_orm::sea_query::Expr;
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set, TransactionTrait};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QuerySelect, Set, TransactionTrait,
+};
 
 use crate::entity::{authorization_code, authorization_request, consent, grant};
 use crate::{Store, StoreError, StoreResult};
@@ -14,6 +16,8 @@ pub struct PendingRequest {
     pub client_id: String,
     /// The validated request, serialised by the authorization endpoint.
     pub request: String,
+    /// Hash of the browser session that owns the request; rebound when sign-in rotates it.
+    pub session_hash: Option<String>,
     /// Set when the user signed in for this very request (so `prompt=login` is satisfied).
     pub logged_in_at: Option<i64>,
     /// Set when the user answered the consent page for this very request.
@@ -79,6 +83,7 @@ impl Store {
             id: Set(p.id.clone()),
             client_id: Set(p.client_id.clone()),
             request: Set(p.request.clone()),
+            session_hash: Set(p.session_hash.clone()),
             logged_in_at: Set(p.logged_in_at),
             consented_at: Set(p.consented_at),
             created_at: Set(p.created_at),
@@ -102,6 +107,7 @@ impl Store {
                 id: m.id,
                 client_id: m.client_id,
                 request: m.request,
+                session_hash: m.session_hash,
                 logged_in_at: m.logged_in_at,
                 consented_at: m.consented_at,
                 created_at: m.created_at,
@@ -109,9 +115,20 @@ impl Store {
             }))
     }
 
-    pub async fn mark_request_logged_in(&self, id: &str, now: i64) -> StoreResult<()> {
+    /// Records a sign-in for this request and moves the request to the new session that
+    /// the sign-in created.
+    pub async fn mark_request_logged_in(
+        &self,
+        id: &str,
+        session_hash: &str,
+        now: i64,
+    ) -> StoreResult<()> {
         authorization_request::Entity::update_many()
             .col_expr(authorization_request::Column::LoggedInAt, Expr::value(now))
+            .col_expr(
+                authorization_request::Column::SessionHash,
+                Expr::value(session_hash.to_owned()),
+            )
             .filter(authorization_request::Column::Id.eq(id))
             .exec(&self.db)
             .await?;
@@ -167,29 +184,31 @@ impl Store {
         now: i64,
     ) -> StoreResult<()> {
         let txn = self.db.begin().await?;
+        // Write first: the insert takes SQLite's write lock (so two tabs allowing at once
+        // queue instead of failing to upgrade a read lock) and makes the row exist for the
+        // locking read that follows on PostgreSQL.
+        consent::Entity::insert(consent::ActiveModel {
+            user_id: Set(user_id.to_owned()),
+            client_id: Set(client_id.to_owned()),
+            scopes: Set(String::new()),
+            created_at: Set(now),
+            updated_at: Set(now),
+        })
+        .on_conflict_do_nothing()
+        .exec(&txn)
+        .await?;
         let existing = consent::Entity::find_by_id((user_id.to_owned(), client_id.to_owned()))
+            .lock_exclusive()
             .one(&txn)
-            .await?;
-        match existing {
-            Some(m) => {
-                let merged = scopes(&m.scopes)?.union(granted);
-                let mut am: consent::ActiveModel = m.into();
-                am.scopes = Set(merged.to_string());
-                am.updated_at = Set(now);
-                am.update(&txn).await?;
-            }
-            None => {
-                consent::ActiveModel {
-                    user_id: Set(user_id.to_owned()),
-                    client_id: Set(client_id.to_owned()),
-                    scopes: Set(granted.to_string()),
-                    created_at: Set(now),
-                    updated_at: Set(now),
-                }
-                .insert(&txn)
-                .await?;
-            }
-        }
+            .await?
+            .ok_or_else(|| {
+                StoreError::Corrupt("consent row vanished inside its transaction".into())
+            })?;
+        let merged = scopes(&existing.scopes)?.union(granted);
+        let mut am: consent::ActiveModel = existing.into();
+        am.scopes = Set(merged.to_string());
+        am.updated_at = Set(now);
+        am.update(&txn).await?;
         txn.commit().await?;
         Ok(())
     }

@@ -74,6 +74,7 @@ pub mod authorization_request {
         pub id: String,
         pub client_id: String,
         pub request: String,
+        pub session_hash: Option<String>,
         pub logged_in_at: Option<i64>,
         pub consented_at: Option<i64>,
         pub created_at: i64,

@@ -18,7 +18,7 @@ use gatehouse_migration::{Migrator, MigratorTrait};
 use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbErr, SqlErr};
 
 pub use authorization::{CodeRedemption, PendingRequest};
-pub use throttle::ThrottlePolicy;
+pub use throttle::{Attempt, ThrottlePolicy};
 pub use users::NewUser;
 
 #[derive(Debug, thiserror::Error)]

@@ -5,6 +5,7 @@
 //! further failure, up to `max_lock_secs`. A lock always expires by itself, so an
 //! attacker can slow a victim's logins down but never lock the account for good.
 
+use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QuerySelect, Set, TransactionTrait,
 };
@@ -48,27 +49,30 @@ impl ThrottlePolicy {
     }
 }
 
-impl Store {
-    /// The latest time until which any of `keys` is locked, if one is locked at `now`.
-    pub async fn throttled_until(&self, keys: &[String], now: i64) -> StoreResult<Option<i64>> {
-        let rows = login_throttle::Entity::find()
-            .filter(login_throttle::Column::Key.is_in(keys.iter().cloned()))
-            .filter(login_throttle::Column::LockedUntil.gt(now))
-            .all(&self.db)
-            .await?;
-        Ok(rows.into_iter().filter_map(|r| r.locked_until).max())
-    }
+/// The answer to "may this sign-in attempt proceed?".
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Attempt {
+    /// The key is locked until then; the attempt was not counted and must be refused.
+    Refused { until: i64 },
+    /// The attempt was counted as a failure in advance. If it succeeds the caller forgives
+    /// it; if it fails and `locks_until` is set, this failure locked the key.
+    Counted { locks_until: Option<i64> },
+}
 
-    /// Counts a failure against `key`; returns the lock expiry if the key is now locked.
-    pub async fn record_login_failure(
+impl Store {
+    /// Counts an attempt against `key` *before* the password is checked, in one locked
+    /// transaction, so a burst of parallel guesses is counted one by one and every guess
+    /// past the allowance is refused without hashing.
+    pub async fn count_login_attempt(
         &self,
         key: &str,
         policy: &ThrottlePolicy,
         now: i64,
-    ) -> StoreResult<Option<i64>> {
+    ) -> StoreResult<Attempt> {
         let txn = self.db.begin().await?;
         // Write first: on SQLite the insert takes the write lock before the read below, so
-        // two racing failures queue instead of failing to upgrade a read lock.
+        // racing attempts queue instead of failing to upgrade a read lock; on PostgreSQL the
+        // row then exists for the locking read.
         login_throttle::Entity::insert(login_throttle::ActiveModel {
             key: Set(key.to_owned()),
             failures: Set(0),
@@ -84,26 +88,63 @@ impl Store {
             .await?
         else {
             txn.commit().await?;
-            return Ok(None);
+            return Ok(Attempt::Counted { locks_until: None });
         };
-        let (failures, window_started_at) = if now - row.window_started_at >= policy.window_secs
-            && row.locked_until.is_none_or(|t| t <= now)
-        {
+        if let Some(until) = row.locked_until.filter(|t| *t > now) {
+            txn.commit().await?;
+            return Ok(Attempt::Refused { until });
+        }
+        let (failures, window_started_at) = if now - row.window_started_at >= policy.window_secs {
             (1, now)
         } else {
             (row.failures.saturating_add(1), row.window_started_at)
         };
-        let locked_until = policy.lock_secs(failures).map(|s| now + s);
+        let locks_until = policy.lock_secs(failures).map(|s| now + s);
         let mut am: login_throttle::ActiveModel = row.into();
         am.failures = Set(failures);
         am.window_started_at = Set(window_started_at);
-        am.locked_until = Set(locked_until);
+        am.locked_until = Set(locks_until);
         am.update(&txn).await?;
         txn.commit().await?;
-        Ok(locked_until)
+        Ok(Attempt::Counted { locks_until })
     }
 
-    /// Forgets the failures of `key` after a successful login.
+    /// Takes back one counted attempt that turned out to succeed, lifting a lock that this
+    /// very attempt set.
+    pub async fn forgive_login_attempt(
+        &self,
+        key: &str,
+        policy: &ThrottlePolicy,
+        now: i64,
+    ) -> StoreResult<()> {
+        let txn = self.db.begin().await?;
+        // The decrement is the first statement, so the transaction writes before it reads
+        // (SQLite cannot upgrade a read lock while another attempt commits).
+        login_throttle::Entity::update_many()
+            .col_expr(
+                login_throttle::Column::Failures,
+                sea_orm::sea_query::ExprTrait::sub(Expr::col(login_throttle::Column::Failures), 1),
+            )
+            .filter(login_throttle::Column::Key.eq(key))
+            .filter(login_throttle::Column::Failures.gt(0))
+            .exec(&txn)
+            .await?;
+        if let Some(row) = login_throttle::Entity::find_by_id(key.to_owned())
+            .one(&txn)
+            .await?
+            && row.locked_until.is_some()
+            && (policy.lock_secs(row.failures).is_none()
+                || row.locked_until.is_some_and(|t| t <= now))
+        {
+            let mut am: login_throttle::ActiveModel = row.into();
+            am.locked_until = Set(None);
+            am.update(&txn).await?;
+        }
+        txn.commit().await?;
+        Ok(())
+    }
+
+    /// Forgets every failure of `key` after a successful login.
     pub async fn clear_login_failures(&self, key: &str) -> StoreResult<()> {
         login_throttle::Entity::delete_by_id(key.to_owned())
             .exec(&self.db)
