@@ -12,6 +12,7 @@ pub use sea_orm_migration::prelude::*;
 
 mod m0001_initial;
 mod m0002_bind_requests_to_sessions;
+mod m0003_refresh_tokens;
 
 pub struct Migrator;
 
@@ -21,6 +22,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m0001_initial::Migration),
             Box::new(m0002_bind_requests_to_sessions::Migration),
+            Box::new(m0003_refresh_tokens::Migration),
         ]
     }
 }

@@ -71,6 +71,7 @@ pub fn describe_scope(scope: &str) -> &'static str {
         "openid" => "confirm who you are",
         "profile" => "see your name and username",
         "email" => "see your email address",
+        "offline_access" => "keep access while you are away",
         _ => "an access right defined by the application",
     }
 }

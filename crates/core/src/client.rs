@@ -107,7 +107,12 @@ impl Client {
 
     /// The scopes this client may ask for: the OpenID Connect ones plus its registered ones.
     pub fn allowed_scopes(&self) -> Scopes {
-        Scopes::from_names(crate::scope::STANDARD_SCOPES).union(&self.scopes)
+        let mut allowed = Scopes::from_names(crate::scope::STANDARD_SCOPES).union(&self.scopes);
+        // offline_access asks for a refresh token: only for clients that may use one.
+        if self.allows_grant(GrantType::RefreshToken) {
+            allowed = allowed.union(&Scopes::from_names([crate::scope::OFFLINE_ACCESS]));
+        }
+        allowed
     }
 
     /// The registered redirect URI that `requested` matches, if any.

@@ -37,3 +37,17 @@ pub struct AuthorizationCode {
     pub expires_at: i64,
     pub consumed_at: Option<i64>,
 }
+
+/// A refresh token row. The token itself is never stored, only its hash.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RefreshToken {
+    pub token_hash: String,
+    pub grant_id: String,
+    pub client_id: String,
+    pub created_at: i64,
+    /// Idle expiry: unused for this long, the token dies.
+    pub expires_at: i64,
+    /// Absolute expiry of the whole family, however often it is rotated.
+    pub absolute_expires_at: i64,
+    pub consumed_at: Option<i64>,
+}

@@ -15,7 +15,7 @@ pub mod user;
 
 pub use client::{ApplicationType, Client, ClientAuthMethod, GrantType, NewClient};
 pub use clock::{Clock, ManualClock, SystemClock};
-pub use grant::{AuthorizationCode, Grant};
+pub use grant::{AuthorizationCode, Grant, RefreshToken};
 pub use params::Params;
 pub use scope::Scopes;
 pub use session::BrowserSession;

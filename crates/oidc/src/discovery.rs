@@ -8,7 +8,7 @@ use axum::extract::State;
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use gatehouse_core::scope::STANDARD_SCOPES;
+use gatehouse_core::scope::{OFFLINE_ACCESS, STANDARD_SCOPES};
 use serde_json::{Value, json};
 
 use crate::{Oidc, claims};
@@ -17,6 +17,10 @@ pub const JWKS_PATH: &str = "/jwks.json";
 
 pub fn document(state: &Oidc) -> Value {
     let i = &state.issuer;
+    let scopes: Vec<&str> = STANDARD_SCOPES
+        .into_iter()
+        .chain([OFFLINE_ACCESS])
+        .collect();
     json!({
         "issuer": i.as_str(),
         "authorization_endpoint": i.url("/authorize"),
@@ -24,10 +28,10 @@ pub fn document(state: &Oidc) -> Value {
         "userinfo_endpoint": i.url("/userinfo"),
         "jwks_uri": i.url(JWKS_PATH),
         "end_session_endpoint": i.url("/logout"),
-        "scopes_supported": STANDARD_SCOPES,
+        "scopes_supported": scopes,
         "response_types_supported": ["code"],
         "response_modes_supported": ["query"],
-        "grant_types_supported": ["authorization_code", "client_credentials"],
+        "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials"],
         "subject_types_supported": ["public"],
         "id_token_signing_alg_values_supported": [state.minter.settings.id_token_alg.as_str()],
         "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],

@@ -39,6 +39,10 @@ pub enum VerifyError {
 pub struct TokenSettings {
     pub access_token_ttl: i64,
     pub id_token_ttl: i64,
+    /// A refresh token unused for this long dies (each rotation starts it again).
+    pub refresh_token_idle_ttl: i64,
+    /// No refresh token of a grant outlives the grant's issue by more than this.
+    pub refresh_token_absolute_ttl: i64,
     pub access_token_alg: Alg,
     pub id_token_alg: Alg,
 }
@@ -48,6 +52,8 @@ impl Default for TokenSettings {
         Self {
             access_token_ttl: 900,
             id_token_ttl: 3600,
+            refresh_token_idle_ttl: 14 * 24 * 3600,
+            refresh_token_absolute_ttl: 90 * 24 * 3600,
             access_token_alg: Alg::ES256,
             id_token_alg: Alg::RS256,
         }

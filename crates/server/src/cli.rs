@@ -43,6 +43,12 @@ pub struct Cli {
     /// Signed-in session lifetime in seconds (default 43200).
     #[arg(long, global = true, env = "GATEHOUSE_SESSION_TTL")]
     pub session_ttl: Option<i64>,
+    /// Refresh token idle lifetime in seconds (default 1209600, 14 days).
+    #[arg(long, global = true, env = "GATEHOUSE_REFRESH_TOKEN_IDLE_TTL")]
+    pub refresh_token_idle_ttl: Option<i64>,
+    /// Refresh token absolute lifetime in seconds (default 7776000, 90 days).
+    #[arg(long, global = true, env = "GATEHOUSE_REFRESH_TOKEN_ABSOLUTE_TTL")]
+    pub refresh_token_absolute_ttl: Option<i64>,
     /// A reverse proxy whose X-Forwarded-For names the client (repeat, or comma-separate).
     #[arg(
         long = "trusted-proxy",
@@ -70,6 +76,8 @@ impl Cli {
             access_token_ttl: self.access_token_ttl,
             id_token_ttl: self.id_token_ttl,
             session_ttl: self.session_ttl,
+            refresh_token_idle_ttl: self.refresh_token_idle_ttl,
+            refresh_token_absolute_ttl: self.refresh_token_absolute_ttl,
             trusted_proxies: (!self.trusted_proxies.is_empty())
                 .then(|| self.trusted_proxies.clone()),
         }))
@@ -164,8 +172,11 @@ pub enum CliError {
 }
 
 /// Grant types the token endpoint implements today.
-const IMPLEMENTED_GRANTS: [GrantType; 2] =
-    [GrantType::AuthorizationCode, GrantType::ClientCredentials];
+const IMPLEMENTED_GRANTS: [GrantType; 3] = [
+    GrantType::AuthorizationCode,
+    GrantType::RefreshToken,
+    GrantType::ClientCredentials,
+];
 
 fn print(json_out: bool, value: serde_json::Value, human: String) -> Result<(), CliError> {
     let mut out = std::io::stdout().lock();

@@ -23,6 +23,8 @@ pub struct RawConfig {
     pub access_token_ttl: Option<i64>,
     pub id_token_ttl: Option<i64>,
     pub session_ttl: Option<i64>,
+    pub refresh_token_idle_ttl: Option<i64>,
+    pub refresh_token_absolute_ttl: Option<i64>,
     /// Reverse proxies whose `X-Forwarded-For` header names the client address.
     pub trusted_proxies: Option<Vec<String>>,
 }
@@ -47,6 +49,10 @@ impl RawConfig {
             access_token_ttl: other.access_token_ttl.or(self.access_token_ttl),
             id_token_ttl: other.id_token_ttl.or(self.id_token_ttl),
             session_ttl: other.session_ttl.or(self.session_ttl),
+            refresh_token_idle_ttl: other.refresh_token_idle_ttl.or(self.refresh_token_idle_ttl),
+            refresh_token_absolute_ttl: other
+                .refresh_token_absolute_ttl
+                .or(self.refresh_token_absolute_ttl),
             trusted_proxies: other.trusted_proxies.or(self.trusted_proxies),
         }
     }
@@ -79,6 +85,8 @@ pub struct Config {
     pub access_token_ttl: i64,
     pub id_token_ttl: i64,
     pub session_ttl: i64,
+    pub refresh_token_idle_ttl: i64,
+    pub refresh_token_absolute_ttl: i64,
     pub trusted_proxies: Vec<IpAddr>,
 }
 
@@ -159,6 +167,16 @@ impl Config {
                 raw.session_ttl,
                 12 * 3600,
                 "GATEHOUSE_SESSION_TTL (session_ttl)",
+            )?,
+            refresh_token_idle_ttl: ttl(
+                raw.refresh_token_idle_ttl,
+                14 * 24 * 3600,
+                "GATEHOUSE_REFRESH_TOKEN_IDLE_TTL (refresh_token_idle_ttl)",
+            )?,
+            refresh_token_absolute_ttl: ttl(
+                raw.refresh_token_absolute_ttl,
+                90 * 24 * 3600,
+                "GATEHOUSE_REFRESH_TOKEN_ABSOLUTE_TTL (refresh_token_absolute_ttl)",
             )?,
         })
     }

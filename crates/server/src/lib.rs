@@ -84,6 +84,8 @@ impl App {
         let settings = TokenSettings {
             access_token_ttl: config.access_token_ttl,
             id_token_ttl: config.id_token_ttl,
+            refresh_token_idle_ttl: config.refresh_token_idle_ttl,
+            refresh_token_absolute_ttl: config.refresh_token_absolute_ttl,
             ..TokenSettings::default()
         };
         let oidc = Oidc::new(
@@ -152,7 +154,7 @@ async fn prune_loop(store: Store, clock: Arc<dyn Clock>) {
         let result = async {
             let s = store.prune_sessions(now).await?;
             let r = store.prune_pending_requests(now).await?;
-            let c = store.prune_codes(now).await?;
+            let c = store.prune_codes(now).await? + store.prune_refresh_tokens(now).await?;
             Ok::<_, gatehouse_storage::StoreError>((s, r, c))
         }
         .await;

@@ -64,7 +64,7 @@ fn code_to_domain(m: authorization_code::Model) -> StoreResult<AuthorizationCode
     })
 }
 
-fn grant_to_domain(m: grant::Model) -> StoreResult<Grant> {
+pub(crate) fn grant_to_domain(m: grant::Model) -> StoreResult<Grant> {
     Ok(Grant {
         scopes: scopes(&m.scopes)?,
         id: m.id,
@@ -259,7 +259,15 @@ impl Store {
     /// transaction, so on SQLite it takes the write lock before reading anything and on
     /// PostgreSQL the row lock serialises racers: exactly one request sees one affected row.
     /// Every other presentation of the code revokes its grant (RFC 6749 §4.1.2).
-    pub async fn redeem_code(&self, code_hash: &str, now: i64) -> StoreResult<CodeRedemption> {
+    ///
+    /// `refresh`, when given, is the refresh token the exchange issues: it is stored inside
+    /// the same transaction, so it exists only if the code was really spent.
+    pub async fn redeem_code(
+        &self,
+        code_hash: &str,
+        refresh: Option<&gatehouse_core::RefreshToken>,
+        now: i64,
+    ) -> StoreResult<CodeRedemption> {
         let txn = self.db.begin().await?;
         let won = authorization_code::Entity::update_many()
             .col_expr(authorization_code::Column::ConsumedAt, Expr::value(now))
@@ -284,6 +292,9 @@ impl Store {
                 .await?
                 .is_some();
             if live {
+                if let Some(r) = refresh {
+                    crate::refresh::to_active(r).insert(&txn).await?;
+                }
                 CodeRedemption::Redeemed(Box::new(code_to_domain(row)?))
             } else {
                 CodeRedemption::Revoked
@@ -335,7 +346,7 @@ fn grant_active(g: &Grant) -> grant::ActiveModel {
     }
 }
 
-async fn revoke_grant_in(
+pub(crate) async fn revoke_grant_in(
     db: &impl sea_orm::ConnectionTrait,
     id: &str,
     now: i64,

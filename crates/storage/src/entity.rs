@@ -153,3 +153,20 @@ pub mod login_throttle {
     }
     no_relations!();
 }
+
+pub mod refresh_token {
+    use sea_orm::entity::prelude::*;
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "refresh_tokens")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub token_hash: String,
+        pub grant_id: String,
+        pub client_id: String,
+        pub created_at: i64,
+        pub expires_at: i64,
+        pub absolute_expires_at: i64,
+        pub consumed_at: Option<i64>,
+    }
+    no_relations!();
+}

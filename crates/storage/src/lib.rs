@@ -8,6 +8,7 @@
 mod authorization;
 mod clients;
 mod entity;
+mod refresh;
 mod sessions;
 mod throttle;
 mod users;
@@ -18,6 +19,7 @@ use gatehouse_migration::{Migrator, MigratorTrait};
 use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbErr, SqlErr};
 
 pub use authorization::{CodeRedemption, PendingRequest};
+pub use refresh::RefreshRotation;
 pub use throttle::{Attempt, ThrottlePolicy};
 pub use users::NewUser;
 

@@ -1,7 +1,7 @@
 //! The authorization code grant's token request (RFC 6749 §4.1.3, §4.1.4; RFC 7636 §4.6;
 //! OIDC Core §3.1.3).
 
-use gatehouse_core::{Client, Params, pkce, scope, secret};
+use gatehouse_core::{Client, GrantType, Params, pkce, scope, secret};
 use gatehouse_oidc::tokens::{AccessTokenInput, IdTokenInput};
 use gatehouse_storage::CodeRedemption;
 
@@ -83,8 +83,23 @@ pub async fn exchange(
     pkce::verify(row.pkce_challenge.as_deref(), req.code_verifier.as_deref())
         .map_err(|e| TokenError::invalid_grant(e.to_string()))?;
 
+    // A refresh token comes with the code's tokens when the client may refresh and, for an
+    // OpenID request, the user granted offline_access (OIDC Core §11). It is stored in the
+    // transaction that spends the code.
+    let wants_refresh = client.allows_grant(GrantType::RefreshToken)
+        && (!row.scopes.contains(scope::OPENID) || row.scopes.contains(scope::OFFLINE_ACCESS));
+    let refresh = wants_refresh.then(|| {
+        let absolute = now + state.oidc.minter.settings.refresh_token_absolute_ttl;
+        super::refresh_token::new_refresh_token(
+            state,
+            &row.grant_id,
+            &client.client_id,
+            absolute,
+            now,
+        )
+    });
     let row = match store
-        .redeem_code(&code_hash, now)
+        .redeem_code(&code_hash, refresh.as_ref().map(|(_, r)| r), now)
         .await
         .map_err(TokenError::server)?
     {
@@ -150,7 +165,7 @@ pub async fn exchange(
         token_type: "Bearer",
         expires_in: oidc.minter.settings.access_token_ttl,
         scope: row.scopes.to_string(),
-        refresh_token: None,
+        refresh_token: refresh.map(|(value, _)| value),
         id_token,
     })
 }

@@ -2,6 +2,7 @@
 
 mod authorization_code;
 mod client_credentials;
+pub(crate) mod refresh_token;
 
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -16,6 +17,7 @@ use crate::error::{TokenError, no_store};
 pub enum GrantRequest {
     AuthorizationCode(authorization_code::Request),
     ClientCredentials(client_credentials::Request),
+    RefreshToken(refresh_token::Request),
 }
 
 impl GrantRequest {
@@ -28,6 +30,7 @@ impl GrantRequest {
             Some("client_credentials") => Ok(Self::ClientCredentials(
                 client_credentials::Request::parse(form)?,
             )),
+            Some("refresh_token") => Ok(Self::RefreshToken(refresh_token::Request::parse(form)?)),
             // RFC 9700 §2.4: the resource owner password credentials grant must not be used.
             Some(_) => Err(TokenError::UnsupportedGrantType(
                 "this grant_type is not supported".into(),
@@ -39,6 +42,7 @@ impl GrantRequest {
         match self {
             Self::AuthorizationCode(_) => GrantType::AuthorizationCode,
             Self::ClientCredentials(_) => GrantType::ClientCredentials,
+            Self::RefreshToken(_) => GrantType::RefreshToken,
         }
     }
 }
@@ -59,6 +63,7 @@ pub async fn dispatch(
             authorization_code::exchange(state, client, r).await?
         }
         GrantRequest::ClientCredentials(r) => client_credentials::exchange(state, client, r)?,
+        GrantRequest::RefreshToken(r) => refresh_token::exchange(state, client, r).await?,
     };
     let mut res = (StatusCode::OK, axum::Json(response)).into_response();
     no_store(&mut res);
