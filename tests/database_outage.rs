@@ -70,6 +70,17 @@ async fn a_lost_database_fails_closed_and_recovers() {
         .unwrap();
     assert_eq!(res.status(), 503);
 
+    // Revocation cannot be confirmed: 503, never a 200 that would be a lie (RFC 7009 §2.2.1).
+    let res = app
+        .http()
+        .post(app.url("/revoke"))
+        .basic_auth(&client.id, client.secret.as_deref())
+        .form(&[("token", access_token.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 503);
+
     // The authorization endpoint cannot look up the client: an error page, no redirect.
     let page = browser
         .get(&authorize_url(

@@ -13,6 +13,7 @@ pub use sea_orm_migration::prelude::*;
 mod m0001_initial;
 mod m0002_bind_requests_to_sessions;
 mod m0003_refresh_tokens;
+mod m0004_revoked_access_tokens;
 
 pub struct Migrator;
 
@@ -23,6 +24,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0001_initial::Migration),
             Box::new(m0002_bind_requests_to_sessions::Migration),
             Box::new(m0003_refresh_tokens::Migration),
+            Box::new(m0004_revoked_access_tokens::Migration),
         ]
     }
 }

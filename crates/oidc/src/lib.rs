@@ -77,6 +77,35 @@ impl Oidc {
     pub fn now(&self) -> i64 {
         self.clock.now()
     }
+
+    /// Is this access token good right now? Its signature and claims must check out, its
+    /// `jti` must not have been revoked, and the grant it derives from (if any) must be
+    /// live. `Ok(None)` means inactive; `Err` means the store could not say.
+    pub async fn active_access_token(
+        &self,
+        token: &str,
+    ) -> Result<Option<AccessTokenClaims>, gatehouse_storage::StoreError> {
+        let Ok(claims) = self
+            .minter
+            .verify_access_token(&self.keys, token, self.now())
+        else {
+            return Ok(None);
+        };
+        if self.store.is_access_token_revoked(&claims.jti).await? {
+            return Ok(None);
+        }
+        if let Some(gid) = &claims.grant_id {
+            let live = self
+                .store
+                .find_grant(gid)
+                .await?
+                .is_some_and(|g| g.revoked_at.is_none());
+            if !live {
+                return Ok(None);
+            }
+        }
+        Ok(Some(claims))
+    }
 }
 
 /// Discovery, JWKS and userinfo.

@@ -118,28 +118,17 @@ async fn respond(
     form: Option<&[u8]>,
 ) -> Result<Response, BearerError> {
     let token = bearer_token(headers, form)?;
-    let now = state.now();
-    let claims = state
-        .minter
-        .verify_access_token(&state.keys, &token, now)
-        .map_err(|e| {
-            tracing::debug!(reason = %e, "userinfo: access token refused");
-            BearerError::InvalidToken
-        })?;
     let unavailable = |e| {
         tracing::error!(error = %e, "userinfo: storage failed");
         BearerError::Unavailable
     };
-    // Userinfo answers for a user: a token without a grant (client credentials) has none.
-    let Some(grant_id) = claims.grant_id.as_deref() else {
-        return Err(BearerError::InvalidToken);
-    };
-    let grant = state
-        .store
-        .find_grant(grant_id)
+    let claims = state
+        .active_access_token(&token)
         .await
-        .map_err(unavailable)?;
-    if grant.is_none_or(|g| g.revoked_at.is_some()) {
+        .map_err(unavailable)?
+        .ok_or(BearerError::InvalidToken)?;
+    // Userinfo answers for a user: a token without a grant (client credentials) has none.
+    if claims.grant_id.is_none() {
         return Err(BearerError::InvalidToken);
     }
     if !claims.scopes.contains(scope::OPENID) {

@@ -154,7 +154,9 @@ async fn prune_loop(store: Store, clock: Arc<dyn Clock>) {
         let result = async {
             let s = store.prune_sessions(now).await?;
             let r = store.prune_pending_requests(now).await?;
-            let c = store.prune_codes(now).await? + store.prune_refresh_tokens(now).await?;
+            let c = store.prune_codes(now).await?
+                + store.prune_refresh_tokens(now).await?
+                + store.prune_revoked_access_tokens(now).await?;
             Ok::<_, gatehouse_storage::StoreError>((s, r, c))
         }
         .await;

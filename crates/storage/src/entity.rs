@@ -170,3 +170,15 @@ pub mod refresh_token {
     }
     no_relations!();
 }
+
+pub mod revoked_access_token {
+    use sea_orm::entity::prelude::*;
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "revoked_access_tokens")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub jti: String,
+        pub expires_at: i64,
+    }
+    no_relations!();
+}

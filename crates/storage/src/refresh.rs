@@ -119,3 +119,35 @@ impl Store {
             .rows_affected)
     }
 }
+
+impl Store {
+    /// Remembers a revoked access token's `jti` until `expires_at` (RFC 7009 §2.1).
+    pub async fn revoke_access_token(&self, jti: &str, expires_at: i64) -> StoreResult<()> {
+        use crate::entity::revoked_access_token;
+        revoked_access_token::Entity::insert(revoked_access_token::ActiveModel {
+            jti: Set(jti.to_owned()),
+            expires_at: Set(expires_at),
+        })
+        .on_conflict_do_nothing()
+        .exec(&self.db)
+        .await?;
+        Ok(())
+    }
+
+    pub async fn is_access_token_revoked(&self, jti: &str) -> StoreResult<bool> {
+        use crate::entity::revoked_access_token;
+        Ok(revoked_access_token::Entity::find_by_id(jti.to_owned())
+            .one(&self.db)
+            .await?
+            .is_some())
+    }
+
+    pub async fn prune_revoked_access_tokens(&self, now: i64) -> StoreResult<u64> {
+        use crate::entity::revoked_access_token;
+        Ok(revoked_access_token::Entity::delete_many()
+            .filter(revoked_access_token::Column::ExpiresAt.lte(now))
+            .exec(&self.db)
+            .await?
+            .rows_affected)
+    }
+}

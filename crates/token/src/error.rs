@@ -23,6 +23,10 @@ pub enum TokenError {
     /// Something failed on our side. The detail goes to the log, never to the client.
     #[error("server_error: {0}")]
     Server(String),
+    /// The store could not be asked, where the answer must not be guessed: revocation
+    /// answers 503 rather than a false 200 (RFC 7009 §2.2.1).
+    #[error("temporarily_unavailable: {0}")]
+    Unavailable(String),
 }
 
 impl TokenError {
@@ -47,6 +51,7 @@ impl TokenError {
             Self::UnsupportedGrantType(_) => "unsupported_grant_type",
             Self::InvalidScope(_) => "invalid_scope",
             Self::Server(_) => "server_error",
+            Self::Unavailable(_) => "temporarily_unavailable",
         }
     }
 }
@@ -63,6 +68,13 @@ impl IntoResponse for TokenError {
         let (status, description) = match &self {
             Self::InvalidClient { description, .. } => {
                 (StatusCode::UNAUTHORIZED, description.clone())
+            }
+            Self::Unavailable(detail) => {
+                tracing::error!(detail = %detail, "storage unavailable");
+                (
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "the server cannot complete the request right now; try again".to_owned(),
+                )
             }
             Self::Server(detail) => {
                 tracing::error!(detail = %detail, "token endpoint failed");

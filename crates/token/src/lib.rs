@@ -3,6 +3,8 @@
 mod client_auth;
 pub mod error;
 mod grants;
+mod introspection;
+mod revocation;
 
 use axum::Router;
 use axum::body::Bytes;
@@ -23,13 +25,20 @@ pub struct TokenState {
 pub fn routes(state: TokenState) -> Router {
     Router::new()
         .route("/token", post(token).fallback(method_not_allowed))
+        .route(
+            "/revoke",
+            post(revocation::revoke).fallback(method_not_allowed),
+        )
+        .route(
+            "/introspect",
+            post(introspection::introspect).fallback(method_not_allowed),
+        )
         .with_state(state)
 }
 
 /// RFC 6749 §3.2: the token endpoint takes POST only; say so in the protocol's terms.
 async fn method_not_allowed() -> Response {
-    let mut res =
-        TokenError::invalid_request("the token endpoint accepts POST only").into_response();
+    let mut res = TokenError::invalid_request("this endpoint accepts POST only").into_response();
     *res.status_mut() = axum::http::StatusCode::METHOD_NOT_ALLOWED;
     res.headers_mut()
         .insert(header::ALLOW, axum::http::HeaderValue::from_static("POST"));
@@ -57,11 +66,23 @@ async fn handle(
     headers: &HeaderMap,
     body: &[u8],
 ) -> Result<Response, TokenError> {
-    // RFC 6749 §3.2 and §2.3.1: parameters travel in the form body, and a secret in the URL
-    // would end up in logs and histories.
+    let form = read_form(query, headers, body)?;
+    let request = grants::GrantRequest::parse(&form)?;
+    let client = client_auth::authenticate(&state.oidc.store, headers, &form).await?;
+    grants::dispatch(state, &client, request).await
+}
+
+/// The form of a POST to the token, revocation or introspection endpoint: parameters in an
+/// `application/x-www-form-urlencoded` body only (RFC 6749 §3.2; a secret in the URL would
+/// end up in logs and histories, §2.3.1), each at most once.
+pub(crate) fn read_form(
+    query: Option<String>,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<Params, TokenError> {
     if query.is_some_and(|q| !q.is_empty()) {
         return Err(TokenError::invalid_request(
-            "token requests carry their parameters in the form body, not the URL",
+            "parameters travel in the form body, not the URL",
         ));
     }
     if !is_form(headers) {
@@ -75,7 +96,12 @@ async fn handle(
             "parameter {name} was sent more than once"
         )));
     }
-    let request = grants::GrantRequest::parse(&form)?;
-    let client = client_auth::authenticate(&state.oidc.store, headers, &form).await?;
-    grants::dispatch(state, &client, request).await
+    Ok(form)
+}
+
+/// A JSON 200 that nobody may cache (RFC 6749 §5.1, RFC 7662 §2.2).
+pub(crate) fn json_no_store(value: serde_json::Value) -> Response {
+    let mut res = axum::Json(value).into_response();
+    error::no_store(&mut res);
+    res
 }

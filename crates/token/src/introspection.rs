@@ -1,0 +1,129 @@
+//! Token introspection (RFC 7662), for resource servers that check tokens.
+//!
+//! Only authenticated confidential clients may ask (§2.1: the endpoint must be protected;
+//! a public client has no credentials worth the name). Access tokens are reported to any
+//! such client, since resource servers are clients; refresh tokens only to the client
+//! they were issued to. Everything that is not a live token is `{"active": false}`, with
+//! no hint why (§2.2).
+
+use axum::body::Bytes;
+use axum::extract::{RawQuery, State};
+use axum::http::HeaderMap;
+use axum::response::{IntoResponse, Response};
+use gatehouse_core::{Client, secret};
+use serde_json::{Map, Value, json};
+
+use crate::error::TokenError;
+use crate::{TokenState, client_auth, json_no_store, read_form};
+
+pub async fn introspect(
+    State(state): State<TokenState>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let result = async {
+        let form = read_form(query, &headers, &body)?;
+        let client = client_auth::authenticate(&state.oidc.store, &headers, &form).await?;
+        if client.is_public() {
+            return Err(TokenError::InvalidClient {
+                description: "introspection needs a confidential client".into(),
+                basic: false,
+            });
+        }
+        let token = form
+            .get("token")
+            .ok_or_else(|| TokenError::invalid_request("token is required"))?;
+        describe(&state, &client, token).await
+    }
+    .await;
+    match result {
+        Ok(v) => json_no_store(v),
+        Err(e) => e.into_response(),
+    }
+}
+
+fn inactive() -> Value {
+    json!({ "active": false })
+}
+
+async fn describe(state: &TokenState, client: &Client, token: &str) -> Result<Value, TokenError> {
+    let oidc = &state.oidc;
+    let store = &oidc.store;
+    let now = oidc.now();
+    if token.len() > 4096 || !secret::is_vschar(token) {
+        return Ok(inactive());
+    }
+    if let Some(row) = store
+        .find_refresh_token(&secret::hash_secret(token))
+        .await
+        .map_err(TokenError::server)?
+    {
+        let grant = store
+            .find_grant(&row.grant_id)
+            .await
+            .map_err(TokenError::server)?;
+        let active = row.client_id == client.client_id
+            && row.consumed_at.is_none()
+            && row.expires_at > now
+            && row.absolute_expires_at > now;
+        return Ok(match grant.filter(|g| active && g.revoked_at.is_none()) {
+            None => inactive(),
+            Some(g) => {
+                let mut out = Map::new();
+                out.insert("active".into(), json!(true));
+                out.insert("token_type".into(), json!("refresh_token"));
+                out.insert("scope".into(), json!(g.scopes.to_string()));
+                out.insert("client_id".into(), json!(row.client_id));
+                out.insert("iat".into(), json!(row.created_at));
+                out.insert("exp".into(), json!(row.expires_at));
+                out.insert("iss".into(), json!(oidc.issuer.as_str()));
+                if let Some(user_id) = &g.user_id {
+                    out.insert("sub".into(), json!(user_id));
+                    add_username(state, &mut out, user_id).await?;
+                }
+                Value::Object(out)
+            }
+        });
+    }
+    let Some(claims) = oidc
+        .active_access_token(token)
+        .await
+        .map_err(TokenError::server)?
+    else {
+        return Ok(inactive());
+    };
+    let mut out = Map::new();
+    out.insert("active".into(), json!(true));
+    out.insert("token_type".into(), json!("Bearer"));
+    out.insert("scope".into(), json!(claims.scopes.to_string()));
+    out.insert("client_id".into(), json!(claims.client_id));
+    out.insert("sub".into(), json!(claims.sub));
+    out.insert("exp".into(), json!(claims.exp));
+    out.insert("iat".into(), json!(claims.iat));
+    out.insert("nbf".into(), json!(claims.iat));
+    out.insert("aud".into(), json!(oidc.issuer.as_str()));
+    out.insert("iss".into(), json!(oidc.issuer.as_str()));
+    out.insert("jti".into(), json!(claims.jti));
+    if claims.grant_id.is_some() {
+        add_username(state, &mut out, &claims.sub).await?;
+    }
+    Ok(Value::Object(out))
+}
+
+async fn add_username(
+    state: &TokenState,
+    out: &mut Map<String, Value>,
+    user_id: &str,
+) -> Result<(), TokenError> {
+    if let Some(user) = state
+        .oidc
+        .store
+        .find_user(user_id)
+        .await
+        .map_err(TokenError::server)?
+    {
+        out.insert("username".into(), json!(user.username));
+    }
+    Ok(())
+}
