@@ -14,6 +14,7 @@ mod m0001_initial;
 mod m0002_bind_requests_to_sessions;
 mod m0003_refresh_tokens;
 mod m0004_revoked_access_tokens;
+mod m0005_device_codes;
 
 pub struct Migrator;
 
@@ -25,6 +26,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0002_bind_requests_to_sessions::Migration),
             Box::new(m0003_refresh_tokens::Migration),
             Box::new(m0004_revoked_access_tokens::Migration),
+            Box::new(m0005_device_codes::Migration),
         ]
     }
 }

@@ -392,6 +392,7 @@ impl Browser {
         assert_eq!(page.status, 200, "login page: {}", page.body);
         let csrf = input_value(&page.body, "csrf_token").expect("csrf token on login page");
         let request = input_value(&page.body, "request");
+        let device = input_value(&page.body, "device");
         let mut form = vec![
             ("csrf_token", csrf.as_str()),
             ("username", username),
@@ -399,6 +400,9 @@ impl Browser {
         ];
         if let Some(r) = &request {
             form.push(("request", r));
+        }
+        if let Some(d) = &device {
+            form.push(("device", d));
         }
         self.post("/login", &form).await
     }

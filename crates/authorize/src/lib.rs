@@ -3,6 +3,7 @@
 //! hold them together. Pages are server-rendered with askama.
 
 pub mod decision;
+mod device;
 mod endpoint;
 mod login;
 mod logout;
@@ -156,6 +157,7 @@ pub fn routes(state: AuthorizeState) -> Router {
         .merge(endpoint::routes())
         .merge(login::routes())
         .merge(logout::routes())
+        .merge(device::routes())
         .layer(middleware::from_fn(security_headers))
         .route(
             "/static/gatehouse.css",

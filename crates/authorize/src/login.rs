@@ -32,6 +32,7 @@ pub fn routes() -> Router<AuthorizeState> {
 struct Form<'a> {
     csrf_token: &'a str,
     request_id: Option<&'a str>,
+    device: Option<&'a str>,
     client_name: Option<&'a str>,
     username: &'a str,
 }
@@ -48,6 +49,7 @@ fn render(
             issuer: state.oidc.issuer.as_str(),
             csrf_token: form.csrf_token,
             request_id: form.request_id,
+            device: form.device,
             client_name: form.client_name,
             username: form.username,
             error,
@@ -65,6 +67,7 @@ async fn login_page(
         Ok(c) => c,
         Err(e) => return state.unavailable("login", e),
     };
+    let device = device_param(params.get("device"));
     let (request_id, client_name, hint) = match params.get("request") {
         Some(id) => match load_pending(&state, Some(id), Some(&current.session)).await {
             Ok((p, req, client)) => (Some(p.id), Some(client.name), req.login_hint),
@@ -78,6 +81,7 @@ async fn login_page(
         &Form {
             csrf_token: &current.session.csrf_token,
             request_id: request_id.as_deref(),
+            device: device.as_deref(),
             client_name: client_name.as_deref(),
             username: hint.as_deref().unwrap_or(""),
         },
@@ -106,11 +110,13 @@ async fn login_submit(
         },
         None => None,
     };
+    let device = device_param(form.get("device"));
     let username = form.get("username").unwrap_or("").trim();
     let password = form.get("password").unwrap_or("");
     let page = Form {
         csrf_token: &session.csrf_token,
         request_id: request.as_ref().map(|(id, _)| id.as_str()),
+        device: device.as_deref(),
         client_name: request.as_ref().map(|(_, n)| n.as_str()),
         username: if username.len() <= MAX_USERNAME {
             username
@@ -227,6 +233,9 @@ async fn login_submit(
                 state.oidc.issuer.as_str()
             )
         }
+        // On the way to the device page: back there, with the code typed so far. Only a
+        // fixed path and a validated code, so no open redirect.
+        None if device.is_some() => state.oidc.issuer.url(&device_path(device.as_deref())),
         None => state.oidc.issuer.url("/"),
     };
     tracing::info!(user = %user.id, "signed in");
@@ -248,4 +257,18 @@ fn too_many(state: &AuthorizeState, page: &Form<'_>, retry_after: i64) -> Respon
         res.headers_mut().insert(header::RETRY_AFTER, v);
     }
     res
+}
+
+/// The `device` parameter: present when signing in on the way to `/device`; its value is
+/// the normalised user code typed so far, or `-` when there is none yet.
+fn device_param(value: Option<&str>) -> Option<String> {
+    value.map(|v| gatehouse_core::device::normalize_user_code(v).unwrap_or_else(|| "-".to_owned()))
+}
+
+/// The device page to return to after signing in.
+pub(crate) fn device_path(device: Option<&str>) -> String {
+    match device.and_then(gatehouse_core::device::normalize_user_code) {
+        Some(code) => format!("/device?user_code={code}"),
+        None => "/device".to_owned(),
+    }
 }

@@ -10,6 +10,8 @@ pub struct LoginPage<'a> {
     pub issuer: &'a str,
     pub csrf_token: &'a str,
     pub request_id: Option<&'a str>,
+    /// Signing in on the way to `/device`: the user code typed so far, or `-`.
+    pub device: Option<&'a str>,
     pub client_name: Option<&'a str>,
     pub username: &'a str,
     pub error: Option<&'a str>,
@@ -60,6 +62,46 @@ pub struct LogoutPage<'a> {
 pub struct IndexPage<'a> {
     pub issuer: &'a str,
     pub username: Option<&'a str>,
+}
+
+#[derive(Template)]
+#[template(path = "device_enter.html")]
+pub struct DeviceEnterPage<'a> {
+    pub issuer: &'a str,
+    pub csrf_token: &'a str,
+    pub user_code: &'a str,
+    pub username: &'a str,
+    pub error: Option<&'a str>,
+}
+
+#[derive(Template)]
+#[template(path = "device_approve.html")]
+pub struct DeviceApprovePage<'a> {
+    pub issuer: &'a str,
+    pub csrf_token: &'a str,
+    pub user_code: &'a str,
+    pub client_name: &'a str,
+    pub username: &'a str,
+    pub scopes: Vec<ScopeLine>,
+}
+
+#[derive(Template)]
+#[template(path = "message.html")]
+pub struct MessagePage<'a> {
+    pub issuer: &'a str,
+    pub title: &'a str,
+    pub text: &'a str,
+}
+
+/// The lines of a consent list for `scopes`.
+pub fn scope_lines(scopes: &gatehouse_core::Scopes) -> Vec<ScopeLine> {
+    scopes
+        .iter()
+        .map(|s| ScopeLine {
+            name: s.to_owned(),
+            description: describe_scope(s),
+        })
+        .collect()
 }
 
 pub const STYLESHEET: &str = include_str!("../../../templates/gatehouse.css");

@@ -51,3 +51,48 @@ pub struct RefreshToken {
     pub absolute_expires_at: i64,
     pub consumed_at: Option<i64>,
 }
+
+/// Where a device authorization stands (RFC 8628 §3.5).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeviceStatus {
+    Pending,
+    Approved,
+    Denied,
+    /// Tokens were issued: the device code is spent.
+    Consumed,
+}
+
+impl DeviceStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Approved => "approved",
+            Self::Denied => "denied",
+            Self::Consumed => "consumed",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        [Self::Pending, Self::Approved, Self::Denied, Self::Consumed]
+            .into_iter()
+            .find(|d| d.as_str() == s)
+    }
+}
+
+/// A device authorization request (RFC 8628 §3.1), stored by the hash of its device code.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeviceAuthorization {
+    pub device_code_hash: String,
+    /// Normalised (`BCDFGHJK`); unique among live requests.
+    pub user_code: String,
+    pub client_id: String,
+    pub scopes: Scopes,
+    pub status: DeviceStatus,
+    /// Seconds the device must wait between polls; grows by 5 at each `slow_down`.
+    pub interval: i64,
+    pub last_polled_at: Option<i64>,
+    /// Set at approval: the grant that the tokens will derive from.
+    pub grant_id: Option<String>,
+    pub created_at: i64,
+    pub expires_at: i64,
+}

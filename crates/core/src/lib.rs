@@ -4,6 +4,7 @@
 
 pub mod client;
 pub mod clock;
+pub mod device;
 pub mod grant;
 pub mod params;
 pub mod pkce;
@@ -15,7 +16,7 @@ pub mod user;
 
 pub use client::{ApplicationType, Client, ClientAuthMethod, GrantType, NewClient};
 pub use clock::{Clock, ManualClock, SystemClock};
-pub use grant::{AuthorizationCode, Grant, RefreshToken};
+pub use grant::{AuthorizationCode, DeviceAuthorization, DeviceStatus, Grant, RefreshToken};
 pub use params::Params;
 pub use scope::Scopes;
 pub use session::BrowserSession;

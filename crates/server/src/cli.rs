@@ -172,10 +172,11 @@ pub enum CliError {
 }
 
 /// Grant types the token endpoint implements today.
-const IMPLEMENTED_GRANTS: [GrantType; 3] = [
+const IMPLEMENTED_GRANTS: [GrantType; 4] = [
     GrantType::AuthorizationCode,
     GrantType::RefreshToken,
     GrantType::ClientCredentials,
+    GrantType::DeviceCode,
 ];
 
 fn print(json_out: bool, value: serde_json::Value, human: String) -> Result<(), CliError> {

@@ -156,7 +156,8 @@ async fn prune_loop(store: Store, clock: Arc<dyn Clock>) {
             let r = store.prune_pending_requests(now).await?;
             let c = store.prune_codes(now).await?
                 + store.prune_refresh_tokens(now).await?
-                + store.prune_revoked_access_tokens(now).await?;
+                + store.prune_revoked_access_tokens(now).await?
+                + store.prune_device_codes(now).await?;
             Ok::<_, gatehouse_storage::StoreError>((s, r, c))
         }
         .await;

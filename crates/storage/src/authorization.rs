@@ -333,7 +333,7 @@ impl Store {
     }
 }
 
-fn grant_active(g: &Grant) -> grant::ActiveModel {
+pub(crate) fn grant_active(g: &Grant) -> grant::ActiveModel {
     grant::ActiveModel {
         id: Set(g.id.clone()),
         client_id: Set(g.client_id.clone()),

@@ -182,3 +182,23 @@ pub mod revoked_access_token {
     }
     no_relations!();
 }
+
+pub mod device_code {
+    use sea_orm::entity::prelude::*;
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "device_codes")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub device_code_hash: String,
+        pub user_code: String,
+        pub client_id: String,
+        pub scopes: String,
+        pub status: String,
+        pub interval: i64,
+        pub last_polled_at: Option<i64>,
+        pub grant_id: Option<String>,
+        pub created_at: i64,
+        pub expires_at: i64,
+    }
+    no_relations!();
+}

@@ -7,6 +7,7 @@
 
 mod authorization;
 mod clients;
+mod device;
 mod entity;
 mod refresh;
 mod sessions;
@@ -19,6 +20,7 @@ use gatehouse_migration::{Migrator, MigratorTrait};
 use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbErr, SqlErr};
 
 pub use authorization::{CodeRedemption, PendingRequest};
+pub use device::DevicePoll;
 pub use refresh::RefreshRotation;
 pub use throttle::{Attempt, ThrottlePolicy};
 pub use users::NewUser;

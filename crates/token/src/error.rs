@@ -20,6 +20,10 @@ pub enum TokenError {
     UnsupportedGrantType(String),
     #[error("invalid_scope: {0}")]
     InvalidScope(String),
+    /// The device flow's polling answers (RFC 8628 §3.5): `authorization_pending`,
+    /// `slow_down`, `access_denied`, `expired_token`.
+    #[error("{0}")]
+    Device(&'static str),
     /// Something failed on our side. The detail goes to the log, never to the client.
     #[error("server_error: {0}")]
     Server(String),
@@ -50,6 +54,7 @@ impl TokenError {
             Self::UnauthorizedClient(_) => "unauthorized_client",
             Self::UnsupportedGrantType(_) => "unsupported_grant_type",
             Self::InvalidScope(_) => "invalid_scope",
+            Self::Device(code) => code,
             Self::Server(_) => "server_error",
             Self::Unavailable(_) => "temporarily_unavailable",
         }
@@ -83,6 +88,7 @@ impl IntoResponse for TokenError {
                     "the server could not complete the request; no token was issued".to_owned(),
                 )
             }
+            Self::Device(code) => (StatusCode::BAD_REQUEST, device_description(code).to_owned()),
             Self::InvalidRequest(d)
             | Self::InvalidGrant(d)
             | Self::UnauthorizedClient(d)
@@ -105,5 +111,14 @@ impl IntoResponse for TokenError {
         }
         no_store(&mut res);
         res
+    }
+}
+
+fn device_description(code: &str) -> &'static str {
+    match code {
+        "authorization_pending" => "the user has not yet approved the request",
+        "slow_down" => "polling too fast: wait 5 more seconds between requests",
+        "access_denied" => "the user denied the request",
+        _ => "the device code has expired; start again",
     }
 }

@@ -1,6 +1,7 @@
 //! The token endpoint (RFC 6749 §3.2): client authentication, then one file per grant.
 
 mod client_auth;
+mod device_authorization;
 pub mod error;
 mod grants;
 mod introspection;
@@ -32,6 +33,10 @@ pub fn routes(state: TokenState) -> Router {
         .route(
             "/introspect",
             post(introspection::introspect).fallback(method_not_allowed),
+        )
+        .route(
+            "/device_authorization",
+            post(device_authorization::device_authorization).fallback(method_not_allowed),
         )
         .with_state(state)
 }

@@ -2,6 +2,7 @@
 
 mod authorization_code;
 mod client_credentials;
+mod device_code;
 pub(crate) mod refresh_token;
 
 use axum::http::StatusCode;
@@ -18,6 +19,7 @@ pub enum GrantRequest {
     AuthorizationCode(authorization_code::Request),
     ClientCredentials(client_credentials::Request),
     RefreshToken(refresh_token::Request),
+    DeviceCode(device_code::Request),
 }
 
 impl GrantRequest {
@@ -31,6 +33,9 @@ impl GrantRequest {
                 client_credentials::Request::parse(form)?,
             )),
             Some("refresh_token") => Ok(Self::RefreshToken(refresh_token::Request::parse(form)?)),
+            Some("urn:ietf:params:oauth:grant-type:device_code") => {
+                Ok(Self::DeviceCode(device_code::Request::parse(form)?))
+            }
             // RFC 9700 §2.4: the resource owner password credentials grant must not be used.
             Some(_) => Err(TokenError::UnsupportedGrantType(
                 "this grant_type is not supported".into(),
@@ -43,6 +48,7 @@ impl GrantRequest {
             Self::AuthorizationCode(_) => GrantType::AuthorizationCode,
             Self::ClientCredentials(_) => GrantType::ClientCredentials,
             Self::RefreshToken(_) => GrantType::RefreshToken,
+            Self::DeviceCode(_) => GrantType::DeviceCode,
         }
     }
 }
@@ -64,6 +70,7 @@ pub async fn dispatch(
         }
         GrantRequest::ClientCredentials(r) => client_credentials::exchange(state, client, r)?,
         GrantRequest::RefreshToken(r) => refresh_token::exchange(state, client, r).await?,
+        GrantRequest::DeviceCode(r) => device_code::exchange(state, client, r).await?,
     };
     let mut res = (StatusCode::OK, axum::Json(response)).into_response();
     no_store(&mut res);

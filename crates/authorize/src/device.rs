@@ -1,0 +1,334 @@
+//! The user's side of the device authorization grant (RFC 8628 §3.3): the verification
+//! page at `/device`. The user signs in, types the code shown on the device (or arrives
+//! with it filled in from `verification_uri_complete`, and still confirms), sees which
+//! client asks for what, and allows or denies. Wrong codes are throttled per session and
+//! per address (§5.1), and every form carries the session's CSRF token.
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{RawQuery, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use axum::routing::{get, post};
+use gatehouse_core::device::{display_user_code, normalize_user_code};
+use gatehouse_core::{BrowserSession, Grant, Params, User, secret};
+use gatehouse_storage::{Attempt, ThrottlePolicy};
+
+use crate::endpoint::see_other;
+use crate::login::device_path;
+use crate::pages::{self, DeviceApprovePage, DeviceEnterPage, MessagePage};
+use crate::{AuthorizeState, ClientIp};
+
+pub fn routes() -> Router<AuthorizeState> {
+    Router::new()
+        .route("/device", get(device_page).post(device_submit))
+        .route("/device/approve", post(device_approve))
+}
+
+/// Five wrong codes per quarter hour, per session and per address: with 20^8 codes that
+/// leaves an attacker about 2^-32 per code lifetime (RFC 8628 §5.1).
+const DEVICE_THROTTLE: ThrottlePolicy = ThrottlePolicy {
+    window_secs: 15 * 60,
+    free_failures: 5,
+    base_lock_secs: 60,
+    max_lock_secs: 15 * 60,
+};
+
+const BAD_CODE: &str = "That code is not valid, or it has expired. Check the code on your device.";
+
+fn enter_page(
+    state: &AuthorizeState,
+    status: StatusCode,
+    session: &BrowserSession,
+    user: &User,
+    code: &str,
+    error: Option<&str>,
+) -> Response {
+    pages::render(
+        status,
+        &DeviceEnterPage {
+            issuer: state.oidc.issuer.as_str(),
+            csrf_token: &session.csrf_token,
+            user_code: code,
+            username: &user.username,
+            error,
+        },
+    )
+}
+
+fn message(state: &AuthorizeState, status: StatusCode, title: &str, text: &str) -> Response {
+    pages::render(
+        status,
+        &MessagePage {
+            issuer: state.oidc.issuer.as_str(),
+            title,
+            text,
+        },
+    )
+}
+
+/// The signed-in user of this request, or the redirect to sign in first.
+async fn signed_in(
+    state: &AuthorizeState,
+    session: Option<&BrowserSession>,
+    code: Option<&str>,
+) -> Result<(User, i64), Response> {
+    match state.signed_in_user(session).await {
+        Ok(Some(u)) => Ok(u),
+        Ok(None) => {
+            let code = code
+                .and_then(normalize_user_code)
+                .unwrap_or_else(|| "-".into());
+            Err(see_other(
+                &state.oidc.issuer.url(&format!("/login?device={code}")),
+            ))
+        }
+        Err(e) => Err(state.unavailable("device", e)),
+    }
+}
+
+async fn device_page(
+    State(state): State<AuthorizeState>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+) -> Response {
+    let params = Params::parse(query.unwrap_or_default().as_bytes());
+    let typed = params.get("user_code");
+    let session = match state.load_session(&headers).await {
+        Ok(s) => s,
+        Err(e) => return state.unavailable("device", e),
+    };
+    let (user, _) = match signed_in(&state, session.as_ref(), typed).await {
+        Ok(u) => u,
+        Err(res) => return res,
+    };
+    let Some(session) = session else {
+        return see_other(&state.oidc.issuer.url(&device_path(typed)));
+    };
+    // Prefilled from verification_uri_complete, but never acted on without a submit.
+    let shown = typed
+        .and_then(normalize_user_code)
+        .map(|c| display_user_code(&c))
+        .unwrap_or_default();
+    enter_page(&state, StatusCode::OK, &session, &user, &shown, None)
+}
+
+/// Counts a code entry against the session and the address before looking it up.
+/// Returns the keys counted and, if this entry's failure would lock one, until when.
+async fn count_entry(
+    state: &AuthorizeState,
+    session: &BrowserSession,
+    ip: &str,
+    now: i64,
+) -> Result<(Vec<String>, Option<i64>), Option<i64>> {
+    let keys = vec![
+        format!("device-ip:{ip}"),
+        format!("device-session:{}", session.sid),
+    ];
+    let mut locks = None;
+    for (i, key) in keys.iter().enumerate() {
+        match state
+            .oidc
+            .store
+            .count_login_attempt(key, &DEVICE_THROTTLE, now)
+            .await
+        {
+            Ok(Attempt::Counted { locks_until }) => locks = locks.max(locks_until),
+            Ok(Attempt::Refused { until }) => {
+                for k in &keys[..i] {
+                    let _ = state
+                        .oidc
+                        .store
+                        .forgive_login_attempt(k, &DEVICE_THROTTLE, now)
+                        .await;
+                }
+                return Err(Some(until));
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "device: storage failed");
+                return Err(None);
+            }
+        }
+    }
+    Ok((keys, locks))
+}
+
+fn too_many(
+    state: &AuthorizeState,
+    session: &BrowserSession,
+    user: &User,
+    until: i64,
+    now: i64,
+) -> Response {
+    let mut res = enter_page(
+        state,
+        StatusCode::TOO_MANY_REQUESTS,
+        session,
+        user,
+        "",
+        Some("Too many wrong codes. Wait a few minutes and try again."),
+    );
+    if let Ok(v) = axum::http::HeaderValue::from_str(&(until - now).max(1).to_string()) {
+        res.headers_mut().insert(axum::http::header::RETRY_AFTER, v);
+    }
+    res
+}
+
+async fn device_submit(
+    State(state): State<AuthorizeState>,
+    ClientIp(ip): ClientIp,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let (form, session) = match state.csrf_form(&headers, &body, "device").await {
+        Ok(v) => v,
+        Err(res) => return res,
+    };
+    let typed = form.get("user_code").unwrap_or("");
+    let (user, _) = match signed_in(&state, Some(&session), Some(typed)).await {
+        Ok(u) => u,
+        Err(res) => return res,
+    };
+    let now = state.oidc.now();
+    let (keys, locks) = match count_entry(&state, &session, &ip, now).await {
+        Ok(k) => k,
+        Err(Some(until)) => return too_many(&state, &session, &user, until, now),
+        Err(None) => return state.unavailable("device", "throttle"),
+    };
+    let found = match normalize_user_code(typed) {
+        None => None,
+        Some(code) => match state.oidc.store.find_pending_device(&code, now).await {
+            Ok(d) => d,
+            Err(e) => return state.unavailable("device", e),
+        },
+    };
+    let Some(device) = found else {
+        if let Some(until) = locks {
+            return too_many(&state, &session, &user, until, now);
+        }
+        let shown = if typed.len() <= 16 { typed } else { "" };
+        return enter_page(
+            &state,
+            StatusCode::BAD_REQUEST,
+            &session,
+            &user,
+            shown,
+            Some(BAD_CODE),
+        );
+    };
+    for k in &keys {
+        if let Err(e) = state
+            .oidc
+            .store
+            .forgive_login_attempt(k, &DEVICE_THROTTLE, now)
+            .await
+        {
+            return state.unavailable("device", e);
+        }
+    }
+    let client = match state.oidc.store.find_client(&device.client_id).await {
+        Ok(Some(c)) => c,
+        Ok(None) => {
+            return enter_page(
+                &state,
+                StatusCode::BAD_REQUEST,
+                &session,
+                &user,
+                "",
+                Some(BAD_CODE),
+            );
+        }
+        Err(e) => return state.unavailable("device", e),
+    };
+    pages::render(
+        StatusCode::OK,
+        &DeviceApprovePage {
+            issuer: state.oidc.issuer.as_str(),
+            csrf_token: &session.csrf_token,
+            user_code: &display_user_code(&device.user_code),
+            client_name: &client.name,
+            username: &user.username,
+            scopes: pages::scope_lines(&device.scopes),
+        },
+    )
+}
+
+async fn device_approve(
+    State(state): State<AuthorizeState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let (form, session) = match state.csrf_form(&headers, &body, "device").await {
+        Ok(v) => v,
+        Err(res) => return res,
+    };
+    let (user, auth_time) = match signed_in(&state, Some(&session), None).await {
+        Ok(u) => u,
+        Err(res) => return res,
+    };
+    let now = state.oidc.now();
+    let device = match form.get("user_code").and_then(normalize_user_code) {
+        None => None,
+        Some(code) => match state.oidc.store.find_pending_device(&code, now).await {
+            Ok(d) => d,
+            Err(e) => return state.unavailable("device", e),
+        },
+    };
+    let Some(device) = device else {
+        return message(
+            &state,
+            StatusCode::BAD_REQUEST,
+            "Code no longer valid",
+            BAD_CODE,
+        );
+    };
+    match form.get("decision") {
+        Some("allow") => {
+            let grant = Grant {
+                id: secret::random_token(16),
+                client_id: device.client_id.clone(),
+                user_id: Some(user.id.clone()),
+                scopes: device.scopes.clone(),
+                sid: Some(session.sid.clone()),
+                auth_time: Some(auth_time),
+                created_at: now,
+                revoked_at: None,
+            };
+            match state
+                .oidc
+                .store
+                .approve_device(&device.user_code, &grant, now)
+                .await
+            {
+                Ok(true) => message(
+                    &state,
+                    StatusCode::OK,
+                    "Device connected",
+                    "You can return to your device now.",
+                ),
+                Ok(false) => message(
+                    &state,
+                    StatusCode::BAD_REQUEST,
+                    "Code no longer valid",
+                    BAD_CODE,
+                ),
+                Err(e) => state.unavailable("device", e),
+            }
+        }
+        Some("deny") => match state.oidc.store.deny_device(&device.user_code, now).await {
+            Ok(_) => message(
+                &state,
+                StatusCode::OK,
+                "Request denied",
+                "The device was not given access.",
+            ),
+            Err(e) => state.unavailable("device", e),
+        },
+        _ => message(
+            &state,
+            StatusCode::BAD_REQUEST,
+            "Invalid answer",
+            "Choose Allow or Deny.",
+        ),
+    }
+}

@@ -1,0 +1,86 @@
+//! The device authorization endpoint (RFC 8628 §3.1, §3.2): a device without a browser
+//! asks for a device code for itself and a user code for its user.
+
+use axum::body::Bytes;
+use axum::extract::{RawQuery, State};
+use axum::http::HeaderMap;
+use axum::response::{IntoResponse, Response};
+use gatehouse_core::device::{display_user_code, new_user_code};
+use gatehouse_core::{DeviceAuthorization, DeviceStatus, GrantType, Scopes, secret};
+use gatehouse_storage::StoreError;
+use serde_json::json;
+
+use crate::error::TokenError;
+use crate::{TokenState, client_auth, json_no_store, read_form};
+
+/// How long the user has to approve (RFC 8628 §3.2 `expires_in`).
+pub const DEVICE_CODE_TTL: i64 = 600;
+/// The initial polling interval.
+pub const POLL_INTERVAL: i64 = 5;
+
+pub async fn device_authorization(
+    State(state): State<TokenState>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let result = async {
+        let form = read_form(query, &headers, &body)?;
+        let client = client_auth::authenticate(&state.oidc.store, &headers, &form).await?;
+        if !client.allows_grant(GrantType::DeviceCode) {
+            return Err(TokenError::UnauthorizedClient(
+                "the client is not registered for the device_code grant".into(),
+            ));
+        }
+        let scope = form.get("scope").unwrap_or("");
+        if scope.len() > 2048 {
+            return Err(TokenError::InvalidScope("scope is longer than 2048 bytes".into()));
+        }
+        let scopes = Scopes::parse(scope).map_err(|e| TokenError::InvalidScope(e.to_string()))?;
+        if !scopes.is_subset(&client.allowed_scopes()) {
+            return Err(TokenError::InvalidScope(
+                "the client may not ask for every requested scope".into(),
+            ));
+        }
+        let now = state.oidc.now();
+        let device_code = secret::new_secret();
+        // A user code collides with a live one about once in 25 billion draws; draw again.
+        for _ in 0..5 {
+            let user_code = new_user_code();
+            let row = DeviceAuthorization {
+                device_code_hash: secret::hash_secret(&device_code),
+                user_code: user_code.clone(),
+                client_id: client.client_id.clone(),
+                scopes: scopes.clone(),
+                status: DeviceStatus::Pending,
+                interval: POLL_INTERVAL,
+                last_polled_at: None,
+                grant_id: None,
+                created_at: now,
+                expires_at: now + DEVICE_CODE_TTL,
+            };
+            match state.oidc.store.create_device_authorization(&row).await {
+                Ok(()) => {
+                    let shown = display_user_code(&user_code);
+                    let verification_uri = state.oidc.issuer.url("/device");
+                    return Ok(json!({
+                        "device_code": device_code,
+                        "user_code": shown,
+                        "verification_uri": verification_uri,
+                        "verification_uri_complete": format!("{verification_uri}?user_code={shown}"),
+                        "expires_in": DEVICE_CODE_TTL,
+                        "interval": POLL_INTERVAL,
+                    }));
+                }
+                Err(StoreError::Conflict(_)) => continue,
+                Err(e) => return Err(TokenError::server(e)),
+            }
+        }
+        Err(TokenError::server("could not draw a free user code"))
+    }
+    .await;
+    match result {
+        Ok(v) => json_no_store(v),
+        Err(e) => e.into_response(),
+    }
+}

@@ -1,0 +1,145 @@
+//! The device access token request (RFC 8628 §3.4, §3.5): the device polls with its
+//! device code until the user has approved or denied, or the code expires.
+
+use gatehouse_core::{Client, GrantType, Params, scope, secret};
+use gatehouse_oidc::tokens::{AccessTokenInput, IdTokenInput};
+use gatehouse_storage::DevicePoll;
+
+use super::TokenResponse;
+use crate::TokenState;
+use crate::error::TokenError;
+
+#[derive(Debug)]
+pub struct Request {
+    device_code: String,
+}
+
+impl Request {
+    pub fn parse(form: &Params) -> Result<Self, TokenError> {
+        let device_code = form
+            .get("device_code")
+            .ok_or_else(|| TokenError::invalid_request("device_code is required"))?;
+        if device_code.len() > 256 || !secret::is_vschar(device_code) {
+            return Err(TokenError::invalid_grant(INVALID));
+        }
+        Ok(Self {
+            device_code: device_code.to_owned(),
+        })
+    }
+}
+
+const INVALID: &str = "the device code is invalid or was already used";
+
+pub async fn exchange(
+    state: &TokenState,
+    client: &Client,
+    req: Request,
+) -> Result<TokenResponse, TokenError> {
+    let oidc = &state.oidc;
+    let store = &oidc.store;
+    let now = oidc.now();
+    let hash = secret::hash_secret(&req.device_code);
+    let mut refresh_value = None;
+    let poll = store
+        .poll_device(
+            &hash,
+            &client.client_id,
+            |row| {
+                // As for codes: a refresh token when the client may refresh and, for an
+                // OpenID request, offline_access was approved.
+                let wants = client.allows_grant(GrantType::RefreshToken)
+                    && (!row.scopes.contains(scope::OPENID)
+                        || row.scopes.contains(scope::OFFLINE_ACCESS));
+                let grant_id = row.grant_id.as_deref()?;
+                wants.then(|| {
+                    let absolute = now + oidc.minter.settings.refresh_token_absolute_ttl;
+                    let (value, r) = super::refresh_token::new_refresh_token(
+                        state,
+                        grant_id,
+                        &client.client_id,
+                        absolute,
+                        now,
+                    );
+                    refresh_value = Some(value);
+                    r
+                })
+            },
+            now,
+        )
+        .await
+        .map_err(TokenError::server)?;
+    let row = match poll {
+        DevicePoll::Approved(row) => row,
+        DevicePoll::Pending => return Err(TokenError::Device("authorization_pending")),
+        DevicePoll::SlowDown => return Err(TokenError::Device("slow_down")),
+        DevicePoll::Denied => return Err(TokenError::Device("access_denied")),
+        DevicePoll::Expired => return Err(TokenError::Device("expired_token")),
+        DevicePoll::Unknown | DevicePoll::Consumed => {
+            return Err(TokenError::invalid_grant(INVALID));
+        }
+    };
+    let grant_id = row
+        .grant_id
+        .as_deref()
+        .ok_or_else(|| TokenError::invalid_grant(INVALID))?;
+    let grant = store
+        .find_grant(grant_id)
+        .await
+        .map_err(TokenError::server)?
+        .filter(|g| g.revoked_at.is_none())
+        .ok_or_else(|| TokenError::invalid_grant(INVALID))?;
+    let user = match grant.user_id.as_deref() {
+        Some(id) => store.find_user(id).await.map_err(TokenError::server)?,
+        None => None,
+    }
+    .filter(|u| !u.disabled)
+    .ok_or_else(|| TokenError::invalid_grant("the user who approved is no longer active"))?;
+    let auth_time = grant.auth_time.unwrap_or(now);
+
+    let jti = secret::random_token(16);
+    let access_token = oidc
+        .minter
+        .access_token(
+            &oidc.keys,
+            &AccessTokenInput {
+                sub: &user.id,
+                client_id: &client.client_id,
+                scopes: &grant.scopes,
+                grant_id: Some(&grant.id),
+                auth_time: Some(auth_time),
+                sid: grant.sid.as_deref(),
+                jti: &jti,
+            },
+            now,
+        )
+        .map_err(TokenError::server)?;
+    let id_token = if grant.scopes.contains(scope::OPENID) {
+        Some(
+            oidc.minter
+                .id_token(
+                    &oidc.keys,
+                    IdTokenInput {
+                        sub: &user.id,
+                        client_id: &client.client_id,
+                        nonce: None,
+                        auth_time,
+                        sid: grant.sid.as_deref(),
+                        access_token: Some(&access_token),
+                        extra: Default::default(),
+                    },
+                    now,
+                )
+                .map_err(TokenError::server)?,
+        )
+    } else {
+        None
+    };
+    Ok(TokenResponse {
+        access_token,
+        token_type: "Bearer",
+        expires_in: oidc.minter.settings.access_token_ttl,
+        scope: grant.scopes.to_string(),
+        refresh_token: refresh_value,
+        id_token,
+    })
+}
