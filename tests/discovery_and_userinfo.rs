@@ -42,7 +42,12 @@ async fn metadata_lists_what_works_and_nothing_else() {
             ),
             (
                 "token_endpoint_auth_methods_supported",
-                json!(["client_secret_basic", "client_secret_post", "none"]),
+                json!([
+                    "client_secret_basic",
+                    "client_secret_post",
+                    "private_key_jwt",
+                    "none"
+                ]),
             ),
         ] {
             assert_eq!(doc[field], value, "{path} {field}");

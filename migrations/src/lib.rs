@@ -15,6 +15,7 @@ mod m0002_bind_requests_to_sessions;
 mod m0003_refresh_tokens;
 mod m0004_revoked_access_tokens;
 mod m0005_device_codes;
+mod m0006_client_keys;
 
 pub struct Migrator;
 
@@ -27,6 +28,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0003_refresh_tokens::Migration),
             Box::new(m0004_revoked_access_tokens::Migration),
             Box::new(m0005_device_codes::Migration),
+            Box::new(m0006_client_keys::Migration),
         ]
     }
 }

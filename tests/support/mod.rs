@@ -49,6 +49,7 @@ pub struct ClientSpec {
     pub application_type: ApplicationType,
     pub scopes: String,
     pub grant_types: Vec<GrantType>,
+    pub jwks: Option<String>,
 }
 
 impl Default for ClientSpec {
@@ -61,6 +62,7 @@ impl Default for ClientSpec {
             application_type: ApplicationType::Web,
             scopes: String::new(),
             grant_types: vec![GrantType::AuthorizationCode],
+            jwks: None,
         }
     }
 }
@@ -194,10 +196,15 @@ impl TestApp {
             scopes: Scopes::parse(&spec.scopes).expect("scopes"),
             auth_method: spec.auth_method,
             application_type: spec.application_type,
+            jwks: spec.jwks,
         };
         new.validate().expect("valid client");
         let id = secret::random_token(16);
-        let client_secret = (spec.auth_method != ClientAuthMethod::None).then(secret::new_secret);
+        let client_secret = matches!(
+            spec.auth_method,
+            ClientAuthMethod::ClientSecretBasic | ClientAuthMethod::ClientSecretPost
+        )
+        .then(secret::new_secret);
         self.store
             .create_client(
                 &id,

@@ -22,6 +22,8 @@ pub enum ApplicationType {
 pub enum ClientAuthMethod {
     ClientSecretBasic,
     ClientSecretPost,
+    /// RFC 7523 §2.2 / OIDC Core §9: a JWT signed with the client's own private key.
+    PrivateKeyJwt,
     None,
 }
 
@@ -69,6 +71,7 @@ string_enum!(ApplicationType { ApplicationType::Web => "web", ApplicationType::N
 string_enum!(ClientAuthMethod {
     ClientAuthMethod::ClientSecretBasic => "client_secret_basic",
     ClientAuthMethod::ClientSecretPost => "client_secret_post",
+    ClientAuthMethod::PrivateKeyJwt => "private_key_jwt",
     ClientAuthMethod::None => "none",
 });
 string_enum!(GrantType {
@@ -92,6 +95,8 @@ pub struct Client {
     pub scopes: Scopes,
     pub auth_method: ClientAuthMethod,
     pub application_type: ApplicationType,
+    /// The client's public keys (a JWK Set as JSON), for `private_key_jwt`.
+    pub jwks: Option<String>,
     pub created_at: i64,
 }
 
@@ -134,6 +139,8 @@ pub struct NewClient {
     pub scopes: Scopes,
     pub auth_method: ClientAuthMethod,
     pub application_type: ApplicationType,
+    /// A JWK Set (JSON) of the client's public keys; required for `private_key_jwt`.
+    pub jwks: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -156,6 +163,10 @@ pub enum ClientMetadataError {
     PublicClientCredentials,
     #[error("at least one grant type is required")]
     NoGrantTypes,
+    #[error("private_key_jwt needs the client's public keys (jwks), and only it uses them")]
+    JwksMismatch,
+    #[error("jwks must be a JSON Web Key Set of public keys: {0}")]
+    InvalidJwks(String),
 }
 
 impl NewClient {
@@ -187,6 +198,12 @@ impl NewClient {
                 }
             })?;
         }
+        if (self.auth_method == ClientAuthMethod::PrivateKeyJwt) != self.jwks.is_some() {
+            return Err(ClientMetadataError::JwksMismatch);
+        }
+        if let Some(jwks) = &self.jwks {
+            validate_jwks(jwks).map_err(ClientMetadataError::InvalidJwks)?;
+        }
         if self.auth_method == ClientAuthMethod::None
             && self.grant_types.contains(&GrantType::ClientCredentials)
         {
@@ -194,4 +211,28 @@ impl NewClient {
         }
         Ok(())
     }
+}
+
+/// A JWK Set of asymmetric public keys: no private members, no symmetric keys.
+fn validate_jwks(jwks: &str) -> Result<(), String> {
+    let value: serde_json::Value = serde_json::from_str(jwks).map_err(|e| e.to_string())?;
+    let keys = value
+        .get("keys")
+        .and_then(|k| k.as_array())
+        .filter(|k| !k.is_empty())
+        .ok_or("a \"keys\" array with at least one key is required")?;
+    for key in keys {
+        match key.get("kty").and_then(|k| k.as_str()) {
+            Some("RSA" | "EC" | "OKP") => {}
+            _ => return Err("every key must be RSA, EC or OKP".into()),
+        }
+        for private in ["d", "p", "q", "dp", "dq", "qi", "k"] {
+            if key.get(private).is_some() {
+                return Err(format!(
+                    "key member {private:?} is private: register public keys only"
+                ));
+            }
+        }
+    }
+    Ok(())
 }

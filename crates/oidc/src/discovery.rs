@@ -15,6 +15,11 @@ use crate::{Oidc, claims};
 
 pub const JWKS_PATH: &str = "/jwks.json";
 
+/// The algorithms `private_key_jwt` assertions may use: asymmetric only.
+const ASSERTION_ALGS: [&str; 10] = [
+    "RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA",
+];
+
 pub fn document(state: &Oidc) -> Value {
     let i = &state.issuer;
     let scopes: Vec<&str> = STANDARD_SCOPES
@@ -30,9 +35,11 @@ pub fn document(state: &Oidc) -> Value {
         "end_session_endpoint": i.url("/logout"),
         "device_authorization_endpoint": i.url("/device_authorization"),
         "revocation_endpoint": i.url("/revoke"),
-        "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
+        "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "private_key_jwt", "none"],
+        "revocation_endpoint_auth_signing_alg_values_supported": ASSERTION_ALGS,
         "introspection_endpoint": i.url("/introspect"),
-        "introspection_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
+        "introspection_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "private_key_jwt"],
+        "introspection_endpoint_auth_signing_alg_values_supported": ASSERTION_ALGS,
         "scopes_supported": scopes,
         "response_types_supported": ["code"],
         "response_modes_supported": ["query"],
@@ -44,7 +51,8 @@ pub fn document(state: &Oidc) -> Value {
         ],
         "subject_types_supported": ["public"],
         "id_token_signing_alg_values_supported": [state.minter.settings.id_token_alg.as_str()],
-        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
+        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "private_key_jwt", "none"],
+        "token_endpoint_auth_signing_alg_values_supported": ASSERTION_ALGS,
         "claims_supported": claims::SUPPORTED,
         "code_challenge_methods_supported": ["S256"],
         "authorization_response_iss_parameter_supported": true,

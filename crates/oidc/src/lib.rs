@@ -1,6 +1,7 @@
 //! OpenID Connect: signing keys, ID and access tokens, discovery, JWKS and userinfo.
 
 pub mod claims;
+pub mod client_assertion;
 pub mod discovery;
 pub mod keys;
 pub mod tokens;

@@ -153,6 +153,9 @@ pub struct ClientCreate {
     /// client_secret_basic (default), client_secret_post, or none.
     #[arg(long)]
     pub auth_method: Option<String>,
+    /// A file holding the client's public keys as a JWK Set, for --auth-method private_key_jwt.
+    #[arg(long)]
+    pub jwks_file: Option<std::path::PathBuf>,
     /// web (default) or native (loopback redirect URIs may use any port).
     #[arg(long, default_value = "web")]
     pub application_type: String,
@@ -296,7 +299,15 @@ fn parse_client(c: &ClientCreate) -> Result<NewClient, CliError> {
     }
     let scopes =
         Scopes::parse(&c.scopes.join(" ")).map_err(|e| CliError::Usage(format!("--scope: {e}")))?;
+    let jwks = match &c.jwks_file {
+        Some(path) => Some(
+            std::fs::read_to_string(path)
+                .map_err(|e| CliError::Usage(format!("--jwks-file {}: {e}", path.display())))?,
+        ),
+        None => None,
+    };
     let new = NewClient {
+        jwks,
         name: c.name.clone(),
         redirect_uris: c.redirect_uris.clone(),
         post_logout_redirect_uris: c.post_logout_redirect_uris.clone(),
@@ -317,8 +328,11 @@ pub async fn run_client(store: &Store, cmd: ClientCommand, now: i64) -> Result<(
         ClientCommand::Create(c) => {
             let new = parse_client(&c)?;
             let client_id = secret::random_token(16);
-            let client_secret =
-                (new.auth_method != ClientAuthMethod::None).then(secret::new_secret);
+            let client_secret = matches!(
+                new.auth_method,
+                ClientAuthMethod::ClientSecretBasic | ClientAuthMethod::ClientSecretPost
+            )
+            .then(secret::new_secret);
             let client = store
                 .create_client(
                     &client_id,

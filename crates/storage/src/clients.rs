@@ -21,6 +21,7 @@ fn to_domain(m: client::Model) -> StoreResult<Client> {
         client_id: m.client_id,
         name: m.name,
         secret_hash: m.secret_hash,
+        jwks: m.jwks,
         created_at: m.created_at,
     })
 }
@@ -45,6 +46,7 @@ impl Store {
             scopes: Set(new.scopes.to_string()),
             auth_method: Set(new.auth_method.to_string()),
             application_type: Set(new.application_type.to_string()),
+            jwks: Set(new.jwks.clone()),
             created_at: Set(now),
             updated_at: Set(now),
         }
@@ -70,5 +72,37 @@ impl Store {
             .into_iter()
             .map(to_domain)
             .collect()
+    }
+}
+
+impl Store {
+    /// Records a client assertion's `jti` until `expires_at`; false if it was already used
+    /// (OIDC Core §9, RFC 7523 §3: replay).
+    pub async fn use_assertion_jti(
+        &self,
+        client_id: &str,
+        jti: &str,
+        expires_at: i64,
+    ) -> StoreResult<bool> {
+        use crate::entity::client_assertion_jti;
+        let inserted = client_assertion_jti::Entity::insert(client_assertion_jti::ActiveModel {
+            client_id: sea_orm::Set(client_id.to_owned()),
+            jti: sea_orm::Set(jti.to_owned()),
+            expires_at: sea_orm::Set(expires_at),
+        })
+        .on_conflict_do_nothing()
+        .exec(&self.db)
+        .await?;
+        Ok(matches!(inserted, sea_orm::TryInsertResult::Inserted(_)))
+    }
+
+    pub async fn prune_assertion_jtis(&self, now: i64) -> StoreResult<u64> {
+        use crate::entity::client_assertion_jti;
+        use sea_orm::{ColumnTrait, QueryFilter};
+        Ok(client_assertion_jti::Entity::delete_many()
+            .filter(client_assertion_jti::Column::ExpiresAt.lte(now))
+            .exec(&self.db)
+            .await?
+            .rows_affected)
     }
 }

@@ -25,6 +25,7 @@ pub mod client {
         pub application_type: String,
         pub created_at: i64,
         pub updated_at: i64,
+        pub jwks: Option<String>,
     }
     no_relations!();
 }
@@ -198,6 +199,20 @@ pub mod device_code {
         pub last_polled_at: Option<i64>,
         pub grant_id: Option<String>,
         pub created_at: i64,
+        pub expires_at: i64,
+    }
+    no_relations!();
+}
+
+pub mod client_assertion_jti {
+    use sea_orm::entity::prelude::*;
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "client_assertion_jtis")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub client_id: String,
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub jti: String,
         pub expires_at: i64,
     }
     no_relations!();

@@ -6,7 +6,7 @@ use axum::http::{HeaderMap, header};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use gatehouse_core::{Client, ClientAuthMethod, Params, secret};
-use gatehouse_storage::Store;
+use gatehouse_oidc::{Oidc, client_assertion};
 
 use crate::error::TokenError;
 
@@ -15,6 +15,7 @@ use crate::error::TokenError;
 enum Presented {
     Basic { id: String, secret: String },
     Post { id: String, secret: String },
+    Assertion { id: String, assertion: String },
     None { id: String },
 }
 
@@ -68,11 +69,31 @@ fn presented(headers: &HeaderMap, form: &Params) -> Result<Presented, TokenError
     };
     let form_id = form.get("client_id");
     let form_secret = form.get("client_secret");
+    // RFC 7523 §2.2: client authentication with a signed JWT, and nothing else with it.
     if form.get("client_assertion").is_some() || form.get("client_assertion_type").is_some() {
-        return Err(invalid_client(
-            "private_key_jwt is not enabled for any client",
-            basic.is_some(),
-        ));
+        if basic.is_some() || form_secret.is_some() {
+            return Err(TokenError::invalid_request(
+                "use one client authentication method, not an assertion and a secret together (RFC 6749 §2.3)",
+            ));
+        }
+        if form.get("client_assertion_type") != Some(client_assertion::ASSERTION_TYPE) {
+            return Err(invalid_client("unsupported client_assertion_type", false));
+        }
+        let assertion = form
+            .get("client_assertion")
+            .ok_or_else(|| TokenError::invalid_request("client_assertion is missing"))?;
+        let id = client_assertion::claimed_client(assertion)
+            .map_err(|e| invalid_client(&e.to_string(), false))?;
+        if form_id.is_some_and(|f| f != id) {
+            return Err(invalid_client(
+                "client_id differs from the assertion's issuer",
+                false,
+            ));
+        }
+        return Ok(Presented::Assertion {
+            id,
+            assertion: assertion.to_owned(),
+        });
     }
     match (basic, form_id, form_secret) {
         (Some(_), _, Some(_)) => Err(TokenError::invalid_request(
@@ -96,14 +117,17 @@ fn presented(headers: &HeaderMap, form: &Params) -> Result<Presented, TokenError
 
 /// Authenticates the client of a token request.
 pub async fn authenticate(
-    store: &Store,
+    oidc: &Oidc,
     headers: &HeaderMap,
     form: &Params,
+    endpoint: &str,
 ) -> Result<Client, TokenError> {
+    let store = &oidc.store;
     let presented = presented(headers, form)?;
     let (id, secret, method) = match &presented {
         Presented::Basic { id, secret } => (id, Some(secret), ClientAuthMethod::ClientSecretBasic),
         Presented::Post { id, secret } => (id, Some(secret), ClientAuthMethod::ClientSecretPost),
+        Presented::Assertion { id, .. } => (id, None, ClientAuthMethod::PrivateKeyJwt),
         Presented::None { id } => (id, None, ClientAuthMethod::None),
     };
     let basic = method == ClientAuthMethod::ClientSecretBasic;
@@ -129,6 +153,30 @@ pub async fn authenticate(
             .is_some_and(|h| secret::constant_time_eq(h, &secret::hash_secret(secret)));
         if !ok {
             return Err(invalid_client("unknown client or bad credentials", basic));
+        }
+    }
+    if let Presented::Assertion { assertion, .. } = &presented {
+        let jwks = client
+            .jwks
+            .as_deref()
+            .ok_or_else(|| invalid_client("the client has no registered keys", false))?;
+        // RFC 7523 §3: aud identifies the authorization server: its issuer, its token
+        // endpoint, or the endpoint being called.
+        let audiences = [
+            oidc.issuer.as_str().to_owned(),
+            oidc.issuer.url("/token"),
+            oidc.issuer.url(endpoint),
+        ];
+        let now = oidc.now();
+        let checked = client_assertion::verify(assertion, &client.client_id, jwks, &audiences, now)
+            .map_err(|e| invalid_client(&e.to_string(), false))?;
+        // OIDC Core §9: an assertion may be used only once.
+        if !store
+            .use_assertion_jti(&client.client_id, &checked.jti, checked.exp)
+            .await
+            .map_err(TokenError::server)?
+        {
+            return Err(invalid_client("the assertion was already used", false));
         }
     }
     Ok(client)

@@ -26,7 +26,7 @@ pub async fn device_authorization(
 ) -> Response {
     let result = async {
         let form = read_form(query, &headers, &body)?;
-        let client = client_auth::authenticate(&state.oidc.store, &headers, &form).await?;
+        let client = client_auth::authenticate(&state.oidc, &headers, &form, "/device_authorization").await?;
         if !client.allows_grant(GrantType::DeviceCode) {
             return Err(TokenError::UnauthorizedClient(
                 "the client is not registered for the device_code grant".into(),

@@ -24,7 +24,7 @@ pub async fn introspect(
 ) -> Response {
     let result = async {
         let form = read_form(query, &headers, &body)?;
-        let client = client_auth::authenticate(&state.oidc.store, &headers, &form).await?;
+        let client = client_auth::authenticate(&state.oidc, &headers, &form, "/introspect").await?;
         if client.is_public() {
             return Err(TokenError::InvalidClient {
                 description: "introspection needs a confidential client".into(),

@@ -73,7 +73,7 @@ async fn handle(
 ) -> Result<Response, TokenError> {
     let form = read_form(query, headers, body)?;
     let request = grants::GrantRequest::parse(&form)?;
-    let client = client_auth::authenticate(&state.oidc.store, headers, &form).await?;
+    let client = client_auth::authenticate(&state.oidc, headers, &form, "/token").await?;
     grants::dispatch(state, &client, request).await
 }
 

@@ -24,7 +24,7 @@ pub async fn revoke(
 ) -> Response {
     let result = async {
         let form = read_form(query, &headers, &body)?;
-        let client = client_auth::authenticate(&state.oidc.store, &headers, &form).await?;
+        let client = client_auth::authenticate(&state.oidc, &headers, &form, "/revoke").await?;
         let token = form
             .get("token")
             .ok_or_else(|| TokenError::invalid_request("token is required"))?;
