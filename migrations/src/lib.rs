@@ -16,6 +16,7 @@ mod m0003_refresh_tokens;
 mod m0004_revoked_access_tokens;
 mod m0005_device_codes;
 mod m0006_client_keys;
+mod m0007_opaque_access_tokens;
 
 pub struct Migrator;
 
@@ -29,6 +30,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0004_revoked_access_tokens::Migration),
             Box::new(m0005_device_codes::Migration),
             Box::new(m0006_client_keys::Migration),
+            Box::new(m0007_opaque_access_tokens::Migration),
         ]
     }
 }

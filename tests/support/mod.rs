@@ -50,6 +50,7 @@ pub struct ClientSpec {
     pub scopes: String,
     pub grant_types: Vec<GrantType>,
     pub jwks: Option<String>,
+    pub access_token_format: gatehouse_core::AccessTokenFormat,
 }
 
 impl Default for ClientSpec {
@@ -63,6 +64,7 @@ impl Default for ClientSpec {
             scopes: String::new(),
             grant_types: vec![GrantType::AuthorizationCode],
             jwks: None,
+            access_token_format: gatehouse_core::AccessTokenFormat::Jwt,
         }
     }
 }
@@ -197,6 +199,7 @@ impl TestApp {
             auth_method: spec.auth_method,
             application_type: spec.application_type,
             jwks: spec.jwks,
+            access_token_format: spec.access_token_format,
         };
         new.validate().expect("valid client");
         let id = secret::random_token(16);

@@ -27,6 +27,15 @@ pub enum ClientAuthMethod {
     None,
 }
 
+/// How a client's access tokens look: signed JWTs (RFC 9068, the default), or opaque random
+/// values that resource servers introspect and that die at once when revoked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AccessTokenFormat {
+    Jwt,
+    Opaque,
+}
+
 /// `grant_types` (RFC 7591 §2). Only grants this server implements are listed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 pub enum GrantType {
@@ -74,6 +83,10 @@ string_enum!(ClientAuthMethod {
     ClientAuthMethod::PrivateKeyJwt => "private_key_jwt",
     ClientAuthMethod::None => "none",
 });
+string_enum!(AccessTokenFormat {
+    AccessTokenFormat::Jwt => "jwt",
+    AccessTokenFormat::Opaque => "opaque",
+});
 string_enum!(GrantType {
     GrantType::AuthorizationCode => "authorization_code",
     GrantType::RefreshToken => "refresh_token",
@@ -97,6 +110,7 @@ pub struct Client {
     pub application_type: ApplicationType,
     /// The client's public keys (a JWK Set as JSON), for `private_key_jwt`.
     pub jwks: Option<String>,
+    pub access_token_format: AccessTokenFormat,
     pub created_at: i64,
 }
 
@@ -141,6 +155,7 @@ pub struct NewClient {
     pub application_type: ApplicationType,
     /// A JWK Set (JSON) of the client's public keys; required for `private_key_jwt`.
     pub jwks: Option<String>,
+    pub access_token_format: AccessTokenFormat,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -96,3 +96,16 @@ pub struct DeviceAuthorization {
     pub created_at: i64,
     pub expires_at: i64,
 }
+
+/// An opaque access token's row; the token itself is never stored, only its hash.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OpaqueAccessToken {
+    pub token_hash: String,
+    pub grant_id: Option<String>,
+    pub client_id: String,
+    pub sub: String,
+    pub scopes: Scopes,
+    pub auth_time: Option<i64>,
+    pub created_at: i64,
+    pub expires_at: i64,
+}

@@ -14,9 +14,13 @@ pub mod secret;
 pub mod session;
 pub mod user;
 
-pub use client::{ApplicationType, Client, ClientAuthMethod, GrantType, NewClient};
+pub use client::{
+    AccessTokenFormat, ApplicationType, Client, ClientAuthMethod, GrantType, NewClient,
+};
 pub use clock::{Clock, ManualClock, SystemClock};
-pub use grant::{AuthorizationCode, DeviceAuthorization, DeviceStatus, Grant, RefreshToken};
+pub use grant::{
+    AuthorizationCode, DeviceAuthorization, DeviceStatus, Grant, OpaqueAccessToken, RefreshToken,
+};
 pub use params::Params;
 pub use scope::Scopes;
 pub use session::BrowserSession;

@@ -86,15 +86,37 @@ impl Oidc {
         &self,
         token: &str,
     ) -> Result<Option<AccessTokenClaims>, gatehouse_storage::StoreError> {
-        let Ok(claims) = self
-            .minter
-            .verify_access_token(&self.keys, token, self.now())
-        else {
-            return Ok(None);
+        let claims = if token.contains('.') {
+            let Ok(claims) = self
+                .minter
+                .verify_access_token(&self.keys, token, self.now())
+            else {
+                return Ok(None);
+            };
+            if self.store.is_access_token_revoked(&claims.jti).await? {
+                return Ok(None);
+            }
+            claims
+        } else {
+            // An opaque token: live while its row is (revocation deletes it).
+            if token.len() > 256 || !gatehouse_core::secret::is_vschar(token) {
+                return Ok(None);
+            }
+            let hash = gatehouse_core::secret::hash_secret(token);
+            let Some(row) = self.store.find_access_token(&hash, self.now()).await? else {
+                return Ok(None);
+            };
+            AccessTokenClaims {
+                jti: row.token_hash,
+                sub: row.sub,
+                client_id: row.client_id,
+                scopes: row.scopes,
+                grant_id: row.grant_id,
+                iat: row.created_at,
+                exp: row.expires_at,
+                auth_time: row.auth_time,
+            }
         };
-        if self.store.is_access_token_revoked(&claims.jti).await? {
-            return Ok(None);
-        }
         if let Some(gid) = &claims.grant_id {
             let live = self
                 .store

@@ -123,7 +123,7 @@ pub enum UserCommand {
 #[derive(Debug, Subcommand)]
 pub enum ClientCommand {
     /// Register a client. Its secret is printed once and stored only as a hash.
-    Create(ClientCreate),
+    Create(Box<ClientCreate>),
     /// List registered clients.
     List {
         #[arg(long)]
@@ -153,6 +153,9 @@ pub struct ClientCreate {
     /// client_secret_basic (default), client_secret_post, or none.
     #[arg(long)]
     pub auth_method: Option<String>,
+    /// jwt (default: signed RFC 9068 access tokens) or opaque (random, introspected).
+    #[arg(long, default_value = "jwt")]
+    pub access_token_format: String,
     /// A file holding the client's public keys as a JWK Set, for --auth-method private_key_jwt.
     #[arg(long)]
     pub jwks_file: Option<std::path::PathBuf>,
@@ -308,6 +311,7 @@ fn parse_client(c: &ClientCreate) -> Result<NewClient, CliError> {
     };
     let new = NewClient {
         jwks,
+        access_token_format: c.access_token_format.parse().map_err(CliError::Usage)?,
         name: c.name.clone(),
         redirect_uris: c.redirect_uris.clone(),
         post_logout_redirect_uris: c.post_logout_redirect_uris.clone(),

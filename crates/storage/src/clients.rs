@@ -18,6 +18,7 @@ fn to_domain(m: client::Model) -> StoreResult<Client> {
         scopes: Scopes::parse(&m.scopes).map_err(|e| corrupt(e.to_string()))?,
         auth_method: m.auth_method.parse().map_err(corrupt)?,
         application_type: m.application_type.parse().map_err(corrupt)?,
+        access_token_format: m.access_token_format.parse().map_err(corrupt)?,
         client_id: m.client_id,
         name: m.name,
         secret_hash: m.secret_hash,
@@ -47,6 +48,7 @@ impl Store {
             auth_method: Set(new.auth_method.to_string()),
             application_type: Set(new.application_type.to_string()),
             jwks: Set(new.jwks.clone()),
+            access_token_format: Set(new.access_token_format.to_string()),
             created_at: Set(now),
             updated_at: Set(now),
         }

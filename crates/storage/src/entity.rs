@@ -26,6 +26,7 @@ pub mod client {
         pub created_at: i64,
         pub updated_at: i64,
         pub jwks: Option<String>,
+        pub access_token_format: String,
     }
     no_relations!();
 }
@@ -213,6 +214,24 @@ pub mod client_assertion_jti {
         pub client_id: String,
         #[sea_orm(primary_key, auto_increment = false)]
         pub jti: String,
+        pub expires_at: i64,
+    }
+    no_relations!();
+}
+
+pub mod access_token {
+    use sea_orm::entity::prelude::*;
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "access_tokens")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub token_hash: String,
+        pub grant_id: Option<String>,
+        pub client_id: String,
+        pub sub: String,
+        pub scopes: String,
+        pub auth_time: Option<i64>,
+        pub created_at: i64,
         pub expires_at: i64,
     }
     no_relations!();

@@ -151,3 +151,77 @@ impl Store {
             .rows_affected)
     }
 }
+
+impl Store {
+    pub async fn insert_access_token(
+        &self,
+        t: &gatehouse_core::OpaqueAccessToken,
+    ) -> StoreResult<()> {
+        use crate::entity::access_token;
+        access_token::ActiveModel {
+            token_hash: Set(t.token_hash.clone()),
+            grant_id: Set(t.grant_id.clone()),
+            client_id: Set(t.client_id.clone()),
+            sub: Set(t.sub.clone()),
+            scopes: Set(t.scopes.to_string()),
+            auth_time: Set(t.auth_time),
+            created_at: Set(t.created_at),
+            expires_at: Set(t.expires_at),
+        }
+        .insert(&self.db)
+        .await?;
+        Ok(())
+    }
+
+    /// The opaque access token with this hash, unless it has expired.
+    pub async fn find_access_token(
+        &self,
+        token_hash: &str,
+        now: i64,
+    ) -> StoreResult<Option<gatehouse_core::OpaqueAccessToken>> {
+        use crate::entity::access_token;
+        access_token::Entity::find_by_id(token_hash.to_owned())
+            .filter(access_token::Column::ExpiresAt.gt(now))
+            .one(&self.db)
+            .await?
+            .map(|m| {
+                Ok(gatehouse_core::OpaqueAccessToken {
+                    scopes: gatehouse_core::Scopes::parse(&m.scopes)
+                        .map_err(|e| crate::StoreError::Corrupt(e.to_string()))?,
+                    token_hash: m.token_hash,
+                    grant_id: m.grant_id,
+                    client_id: m.client_id,
+                    sub: m.sub,
+                    auth_time: m.auth_time,
+                    created_at: m.created_at,
+                    expires_at: m.expires_at,
+                })
+            })
+            .transpose()
+    }
+
+    /// Revokes an opaque access token of `client_id`: it is deleted. True if it existed.
+    pub async fn delete_access_token(
+        &self,
+        token_hash: &str,
+        client_id: &str,
+    ) -> StoreResult<bool> {
+        use crate::entity::access_token;
+        Ok(access_token::Entity::delete_many()
+            .filter(access_token::Column::TokenHash.eq(token_hash))
+            .filter(access_token::Column::ClientId.eq(client_id))
+            .exec(&self.db)
+            .await?
+            .rows_affected
+            == 1)
+    }
+
+    pub async fn prune_access_tokens(&self, now: i64) -> StoreResult<u64> {
+        use crate::entity::access_token;
+        Ok(access_token::Entity::delete_many()
+            .filter(access_token::Column::ExpiresAt.lte(now))
+            .exec(&self.db)
+            .await?
+            .rows_affected)
+    }
+}

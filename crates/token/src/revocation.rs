@@ -65,7 +65,15 @@ async fn revoke_token(state: &TokenState, client: &Client, token: &str) -> Resul
         }
         return Ok(());
     }
-    // An access token: revoked only by the client it was issued to. An expired one needs
+    // An opaque access token: deleted, if it is this client's.
+    if store
+        .delete_access_token(&secret::hash_secret(token), &client.client_id)
+        .await
+        .map_err(unavailable)?
+    {
+        return Ok(());
+    }
+    // A JWT access token: revoked only by the client it was issued to. An expired one needs
     // nothing; verify_access_token refuses it already.
     if let Ok(claims) = oidc.minter.verify_access_token(&oidc.keys, token, now)
         && claims.client_id == client.client_id

@@ -123,22 +123,21 @@ pub async fn exchange(
 
     let oidc = &state.oidc;
     let jti = secret::random_token(16);
-    let access_token = oidc
-        .minter
-        .access_token(
-            &oidc.keys,
-            &AccessTokenInput {
-                sub: &user.id,
-                client_id: &client.client_id,
-                scopes: &row.scopes,
-                grant_id: Some(&row.grant_id),
-                auth_time: Some(row.auth_time),
-                sid: Some(&row.sid),
-                jti: &jti,
-            },
-            now,
-        )
-        .map_err(TokenError::server)?;
+    let access_token = super::issue_access_token(
+        state,
+        client,
+        &AccessTokenInput {
+            sub: &user.id,
+            client_id: &client.client_id,
+            scopes: &row.scopes,
+            grant_id: Some(&row.grant_id),
+            auth_time: Some(row.auth_time),
+            sid: Some(&row.sid),
+            jti: &jti,
+        },
+        now,
+    )
+    .await?;
     let id_token = if row.scopes.contains(scope::OPENID) {
         Some(
             oidc.minter

@@ -24,7 +24,7 @@ impl Request {
 /// §4.4.2: no user is involved, so the token's subject is the client and only the client's
 /// registered scopes may be asked for; none asked means all of them (§3.3's default). Writes
 /// nothing: the token is a signed JWT and revocation records its `jti`.
-pub fn exchange(
+pub async fn exchange(
     state: &TokenState,
     client: &Client,
     req: Request,
@@ -56,22 +56,21 @@ pub fn exchange(
     let oidc = &state.oidc;
     let now = oidc.now();
     let jti = secret::random_token(16);
-    let access_token = oidc
-        .minter
-        .access_token(
-            &oidc.keys,
-            &AccessTokenInput {
-                sub: &client.client_id,
-                client_id: &client.client_id,
-                scopes: &scopes,
-                grant_id: None,
-                auth_time: None,
-                sid: None,
-                jti: &jti,
-            },
-            now,
-        )
-        .map_err(TokenError::server)?;
+    let access_token = super::issue_access_token(
+        state,
+        client,
+        &AccessTokenInput {
+            sub: &client.client_id,
+            client_id: &client.client_id,
+            scopes: &scopes,
+            grant_id: None,
+            auth_time: None,
+            sid: None,
+            jti: &jti,
+        },
+        now,
+    )
+    .await?;
     // §4.4.3: a refresh token SHOULD NOT be included.
     Ok(TokenResponse {
         access_token,

@@ -97,22 +97,21 @@ pub async fn exchange(
     let auth_time = grant.auth_time.unwrap_or(now);
 
     let jti = secret::random_token(16);
-    let access_token = oidc
-        .minter
-        .access_token(
-            &oidc.keys,
-            &AccessTokenInput {
-                sub: &user.id,
-                client_id: &client.client_id,
-                scopes: &grant.scopes,
-                grant_id: Some(&grant.id),
-                auth_time: Some(auth_time),
-                sid: grant.sid.as_deref(),
-                jti: &jti,
-            },
-            now,
-        )
-        .map_err(TokenError::server)?;
+    let access_token = super::issue_access_token(
+        state,
+        client,
+        &AccessTokenInput {
+            sub: &user.id,
+            client_id: &client.client_id,
+            scopes: &grant.scopes,
+            grant_id: Some(&grant.id),
+            auth_time: Some(auth_time),
+            sid: grant.sid.as_deref(),
+            jti: &jti,
+        },
+        now,
+    )
+    .await?;
     let id_token = if grant.scopes.contains(scope::OPENID) {
         Some(
             oidc.minter

@@ -68,7 +68,9 @@ pub async fn dispatch(
         GrantRequest::AuthorizationCode(r) => {
             authorization_code::exchange(state, client, r).await?
         }
-        GrantRequest::ClientCredentials(r) => client_credentials::exchange(state, client, r)?,
+        GrantRequest::ClientCredentials(r) => {
+            client_credentials::exchange(state, client, r).await?
+        }
         GrantRequest::RefreshToken(r) => refresh_token::exchange(state, client, r).await?,
         GrantRequest::DeviceCode(r) => device_code::exchange(state, client, r).await?,
     };
@@ -88,4 +90,39 @@ pub struct TokenResponse {
     pub refresh_token: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id_token: Option<String>,
+}
+
+/// Issues an access token in the client's chosen format: a signed JWT (RFC 9068), which
+/// writes nothing, or an opaque 256-bit value stored hashed, which resource servers
+/// introspect and which dies at once when revoked.
+pub(crate) async fn issue_access_token(
+    state: &TokenState,
+    client: &Client,
+    input: &gatehouse_oidc::tokens::AccessTokenInput<'_>,
+    now: i64,
+) -> Result<String, TokenError> {
+    let oidc = &state.oidc;
+    match client.access_token_format {
+        gatehouse_core::AccessTokenFormat::Jwt => oidc
+            .minter
+            .access_token(&oidc.keys, input, now)
+            .map_err(TokenError::server),
+        gatehouse_core::AccessTokenFormat::Opaque => {
+            let value = gatehouse_core::secret::new_secret();
+            oidc.store
+                .insert_access_token(&gatehouse_core::OpaqueAccessToken {
+                    token_hash: gatehouse_core::secret::hash_secret(&value),
+                    grant_id: input.grant_id.map(str::to_owned),
+                    client_id: input.client_id.to_owned(),
+                    sub: input.sub.to_owned(),
+                    scopes: input.scopes.clone(),
+                    auth_time: input.auth_time,
+                    created_at: now,
+                    expires_at: now + oidc.minter.settings.access_token_ttl,
+                })
+                .await
+                .map_err(TokenError::server)?;
+            Ok(value)
+        }
+    }
 }

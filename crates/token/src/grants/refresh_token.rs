@@ -137,22 +137,21 @@ pub async fn exchange(
 
     let oidc = &state.oidc;
     let jti = secret::random_token(16);
-    let access_token = oidc
-        .minter
-        .access_token(
-            &oidc.keys,
-            &AccessTokenInput {
-                sub: &user.id,
-                client_id: &client.client_id,
-                scopes: &scopes,
-                grant_id: Some(&grant.id),
-                auth_time: grant.auth_time,
-                sid: grant.sid.as_deref(),
-                jti: &jti,
-            },
-            now,
-        )
-        .map_err(TokenError::server)?;
+    let access_token = super::issue_access_token(
+        state,
+        client,
+        &AccessTokenInput {
+            sub: &user.id,
+            client_id: &client.client_id,
+            scopes: &scopes,
+            grant_id: Some(&grant.id),
+            auth_time: grant.auth_time,
+            sid: grant.sid.as_deref(),
+            jti: &jti,
+        },
+        now,
+    )
+    .await?;
     // OIDC Core §12.2: a refreshed ID token keeps iss, sub and auth_time, and carries no nonce.
     let id_token = match (scopes.contains(scope::OPENID), grant.auth_time) {
         (true, Some(auth_time)) => Some(
