@@ -352,3 +352,116 @@ async fn assertions_work_at_introspection_with_its_own_audience() {
     assert_eq!(res.status(), 200);
     assert_eq!(res.json::<Value>().await.unwrap()["active"], true);
 }
+
+/// A tiny HTTP server on loopback that serves whatever JWK Set `body` holds and counts
+/// the requests it gets.
+async fn jwks_server(
+    body: std::sync::Arc<std::sync::Mutex<String>>,
+) -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/jwks.json", listener.local_addr().unwrap());
+    let hits = std::sync::Arc::new(AtomicUsize::new(0));
+    let counter = hits.clone();
+    tokio::spawn(async move {
+        loop {
+            let Ok((mut socket, _)) = listener.accept().await else {
+                return;
+            };
+            counter.fetch_add(1, Ordering::SeqCst);
+            let json = body.lock().unwrap().clone();
+            tokio::spawn(async move {
+                let mut buf = [0u8; 4096];
+                let _ = socket.read(&mut buf).await;
+                let reply = format!(
+                    "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{json}",
+                    json.len()
+                );
+                let _ = socket.write_all(reply.as_bytes()).await;
+            });
+        }
+    });
+    (url, hits)
+}
+
+#[tokio::test]
+async fn keys_from_a_jwks_uri_are_fetched_cached_and_refetched_on_rotation() {
+    use std::sync::atomic::Ordering;
+    let app = TestApp::start().await;
+    let k1 = key("k1");
+    let served = std::sync::Arc::new(std::sync::Mutex::new(
+        json!({ "keys": [k1.public.clone()] }).to_string(),
+    ));
+    let (uri, hits) = jwks_server(served.clone()).await;
+    let client = app
+        .create_client(ClientSpec {
+            redirect_uris: vec![],
+            post_logout_redirect_uris: vec![],
+            auth_method: ClientAuthMethod::PrivateKeyJwt,
+            grant_types: vec![GrantType::ClientCredentials],
+            jwks_uri: Some(uri),
+            ..ClientSpec::default()
+        })
+        .await;
+
+    for _ in 0..3 {
+        let a = assertion(&app, &client, &k1, Some("k1"), |_| {});
+        let (status, body) = ask(&app, None, &a, &[]).await;
+        assert_eq!(status, 200, "{body}");
+    }
+    assert_eq!(hits.load(Ordering::SeqCst), 1, "fetched once, then cached");
+
+    // The client rotates to k2. Within a minute of the last fetch an unknown kid does not
+    // make us fetch again (nobody can make us fetch at will)...
+    let k2 = key("k2");
+    *served.lock().unwrap() = json!({ "keys": [k2.public.clone()] }).to_string();
+    let a = assertion(&app, &client, &k2, Some("k2"), |_| {});
+    let (status, _) = ask(&app, None, &a, &[]).await;
+    assert_eq!(status, 401);
+    assert_eq!(hits.load(Ordering::SeqCst), 1);
+    // ...after it, the unknown kid fetches the new set once, and the new key works.
+    app.clock.advance(61);
+    let a = assertion(&app, &client, &k2, Some("k2"), |_| {});
+    let (status, body) = ask(&app, None, &a, &[]).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(hits.load(Ordering::SeqCst), 2);
+
+    // A jku header naming our own server is still refused, and fetches nothing.
+    let parts: Vec<String> = assertion(&app, &client, &k2, Some("k2"), |_| {})
+        .split('.')
+        .map(str::to_owned)
+        .collect();
+    let jku = format!(
+        "{}.{}.{}",
+        b64(&json!({"alg": "ES256", "kid": "k2", "jku": "http://127.0.0.1:1/jwks"})),
+        parts[1],
+        parts[2]
+    );
+    let (status, _) = ask(&app, None, &jku, &[]).await;
+    assert_eq!(status, 401);
+    assert_eq!(hits.load(Ordering::SeqCst), 2);
+}
+
+#[tokio::test]
+async fn an_unreachable_jwks_uri_is_invalid_client_not_a_server_error() {
+    let app = TestApp::start().await;
+    let k1 = key("k1");
+    let client = app
+        .create_client(ClientSpec {
+            redirect_uris: vec![],
+            post_logout_redirect_uris: vec![],
+            auth_method: ClientAuthMethod::PrivateKeyJwt,
+            grant_types: vec![GrantType::ClientCredentials],
+            // Port 1 on loopback: nothing listens there.
+            jwks_uri: Some("http://127.0.0.1:1/jwks.json".into()),
+            ..ClientSpec::default()
+        })
+        .await;
+    let a = assertion(&app, &client, &k1, Some("k1"), |_| {});
+    let (status, body) = ask(&app, None, &a, &[]).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (401, Some("invalid_client"))
+    );
+}

@@ -17,6 +17,7 @@ mod m0004_revoked_access_tokens;
 mod m0005_device_codes;
 mod m0006_client_keys;
 mod m0007_opaque_access_tokens;
+mod m0008_client_jwks_uri;
 
 pub struct Migrator;
 
@@ -31,6 +32,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0005_device_codes::Migration),
             Box::new(m0006_client_keys::Migration),
             Box::new(m0007_opaque_access_tokens::Migration),
+            Box::new(m0008_client_jwks_uri::Migration),
         ]
     }
 }

@@ -50,6 +50,7 @@ pub struct ClientSpec {
     pub scopes: String,
     pub grant_types: Vec<GrantType>,
     pub jwks: Option<String>,
+    pub jwks_uri: Option<String>,
     pub access_token_format: gatehouse_core::AccessTokenFormat,
 }
 
@@ -64,6 +65,7 @@ impl Default for ClientSpec {
             scopes: String::new(),
             grant_types: vec![GrantType::AuthorizationCode],
             jwks: None,
+            jwks_uri: None,
             access_token_format: gatehouse_core::AccessTokenFormat::Jwt,
         }
     }
@@ -199,6 +201,7 @@ impl TestApp {
             auth_method: spec.auth_method,
             application_type: spec.application_type,
             jwks: spec.jwks,
+            jwks_uri: spec.jwks_uri,
             access_token_format: spec.access_token_format,
         };
         new.validate().expect("valid client");

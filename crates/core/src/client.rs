@@ -110,6 +110,8 @@ pub struct Client {
     pub application_type: ApplicationType,
     /// The client's public keys (a JWK Set as JSON), for `private_key_jwt`.
     pub jwks: Option<String>,
+    /// Or where to fetch them.
+    pub jwks_uri: Option<String>,
     pub access_token_format: AccessTokenFormat,
     pub created_at: i64,
 }
@@ -153,8 +155,10 @@ pub struct NewClient {
     pub scopes: Scopes,
     pub auth_method: ClientAuthMethod,
     pub application_type: ApplicationType,
-    /// A JWK Set (JSON) of the client's public keys; required for `private_key_jwt`.
+    /// A JWK Set (JSON) of the client's public keys, or (`jwks_uri`) where to fetch it: one
+    /// of the two is required for `private_key_jwt`, and neither is allowed otherwise.
     pub jwks: Option<String>,
+    pub jwks_uri: Option<String>,
     pub access_token_format: AccessTokenFormat,
 }
 
@@ -178,7 +182,9 @@ pub enum ClientMetadataError {
     PublicClientCredentials,
     #[error("at least one grant type is required")]
     NoGrantTypes,
-    #[error("private_key_jwt needs the client's public keys (jwks), and only it uses them")]
+    #[error(
+        "private_key_jwt needs the client's public keys (jwks or jwks_uri, not both), and only it uses them"
+    )]
     JwksMismatch,
     #[error("jwks must be a JSON Web Key Set of public keys: {0}")]
     InvalidJwks(String),
@@ -213,8 +219,16 @@ impl NewClient {
                 }
             })?;
         }
-        if (self.auth_method == ClientAuthMethod::PrivateKeyJwt) != self.jwks.is_some() {
+        // RFC 7591 §2: jwks and jwks_uri must not both be present.
+        let keys = usize::from(self.jwks.is_some()) + usize::from(self.jwks_uri.is_some());
+        if keys > 1 || (self.auth_method == ClientAuthMethod::PrivateKeyJwt) != (keys == 1) {
             return Err(ClientMetadataError::JwksMismatch);
+        }
+        if let Some(uri) = &self.jwks_uri {
+            // Fetched by the server: https only (or http on loopback, for development).
+            redirect::validate_for_registration(uri, ApplicationType::Web).map_err(|reason| {
+                ClientMetadataError::InvalidJwks(format!("jwks_uri {uri:?}: {reason}"))
+            })?;
         }
         if let Some(jwks) = &self.jwks {
             validate_jwks(jwks).map_err(ClientMetadataError::InvalidJwks)?;
@@ -229,7 +243,7 @@ impl NewClient {
 }
 
 /// A JWK Set of asymmetric public keys: no private members, no symmetric keys.
-fn validate_jwks(jwks: &str) -> Result<(), String> {
+pub fn validate_jwks(jwks: &str) -> Result<(), String> {
     let value: serde_json::Value = serde_json::from_str(jwks).map_err(|e| e.to_string())?;
     let keys = value
         .get("keys")

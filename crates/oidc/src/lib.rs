@@ -2,6 +2,7 @@
 
 pub mod claims;
 pub mod client_assertion;
+pub mod client_keys;
 pub mod discovery;
 pub mod keys;
 pub mod tokens;
@@ -52,6 +53,8 @@ pub struct Oidc {
     pub issuer: Issuer,
     pub minter: Minter,
     pub clock: Arc<dyn Clock>,
+    /// Client key sets fetched from `jwks_uri`s.
+    pub client_keys: Arc<client_keys::ClientKeys>,
 }
 
 impl Oidc {
@@ -72,6 +75,7 @@ impl Oidc {
             issuer,
             minter,
             clock,
+            client_keys: Arc::new(client_keys::ClientKeys::new()),
         }
     }
 

@@ -153,6 +153,9 @@ pub struct ClientCreate {
     /// client_secret_basic (default), client_secret_post, or none.
     #[arg(long)]
     pub auth_method: Option<String>,
+    /// Where the client publishes its public keys (https), for --auth-method private_key_jwt.
+    #[arg(long)]
+    pub jwks_uri: Option<String>,
     /// jwt (default: signed RFC 9068 access tokens) or opaque (random, introspected).
     #[arg(long, default_value = "jwt")]
     pub access_token_format: String,
@@ -311,6 +314,7 @@ fn parse_client(c: &ClientCreate) -> Result<NewClient, CliError> {
     };
     let new = NewClient {
         jwks,
+        jwks_uri: c.jwks_uri.clone(),
         access_token_format: c.access_token_format.parse().map_err(CliError::Usage)?,
         name: c.name.clone(),
         redirect_uris: c.redirect_uris.clone(),

@@ -23,6 +23,7 @@ fn to_domain(m: client::Model) -> StoreResult<Client> {
         name: m.name,
         secret_hash: m.secret_hash,
         jwks: m.jwks,
+        jwks_uri: m.jwks_uri,
         created_at: m.created_at,
     })
 }
@@ -48,6 +49,7 @@ impl Store {
             auth_method: Set(new.auth_method.to_string()),
             application_type: Set(new.application_type.to_string()),
             jwks: Set(new.jwks.clone()),
+            jwks_uri: Set(new.jwks_uri.clone()),
             access_token_format: Set(new.access_token_format.to_string()),
             created_at: Set(now),
             updated_at: Set(now),

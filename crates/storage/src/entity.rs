@@ -27,6 +27,7 @@ pub mod client {
         pub updated_at: i64,
         pub jwks: Option<String>,
         pub access_token_format: String,
+        pub jwks_uri: Option<String>,
     }
     no_relations!();
 }

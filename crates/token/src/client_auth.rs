@@ -6,7 +6,7 @@ use axum::http::{HeaderMap, header};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use gatehouse_core::{Client, ClientAuthMethod, Params, secret};
-use gatehouse_oidc::{Oidc, client_assertion};
+use gatehouse_oidc::{Oidc, client_assertion, client_keys};
 
 use crate::error::TokenError;
 
@@ -156,10 +156,6 @@ pub async fn authenticate(
         }
     }
     if let Presented::Assertion { assertion, .. } = &presented {
-        let jwks = client
-            .jwks
-            .as_deref()
-            .ok_or_else(|| invalid_client("the client has no registered keys", false))?;
         // RFC 7523 §3: aud identifies the authorization server: its issuer, its token
         // endpoint, or the endpoint being called.
         let audiences = [
@@ -168,8 +164,31 @@ pub async fn authenticate(
             oidc.issuer.url(endpoint),
         ];
         let now = oidc.now();
-        let checked = client_assertion::verify(assertion, &client.client_id, jwks, &audiences, now)
-            .map_err(|e| invalid_client(&e.to_string(), false))?;
+        let keys_failed = |e: client_keys::KeyFetchError| {
+            tracing::warn!(client = %client.client_id, error = %e, "client keys unavailable");
+            invalid_client("the client's keys could not be obtained", false)
+        };
+        let (jwks, fresh) = oidc
+            .client_keys
+            .jwks(&client, now, true)
+            .await
+            .map_err(keys_failed)?;
+        let mut checked =
+            client_assertion::verify(assertion, &client.client_id, &jwks, &audiences, now);
+        // A key id the cached set lacks: the client may have rotated; look once more.
+        if matches!(checked, Err(client_assertion::AssertionError::UnknownKey))
+            && !fresh
+            && client.jwks_uri.is_some()
+        {
+            let (jwks, _) = oidc
+                .client_keys
+                .jwks(&client, now, false)
+                .await
+                .map_err(keys_failed)?;
+            checked =
+                client_assertion::verify(assertion, &client.client_id, &jwks, &audiences, now);
+        }
+        let checked = checked.map_err(|e| invalid_client(&e.to_string(), false))?;
         // OIDC Core §9: an assertion may be used only once.
         if !store
             .use_assertion_jti(&client.client_id, &checked.jti, checked.exp)
