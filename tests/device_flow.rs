@@ -301,6 +301,16 @@ async fn the_device_endpoint_checks_client_and_scope() {
         .await
         .unwrap();
     assert_eq!(res.status(), 401, "no client at all");
+    // Codes are secrets: the response must not be cached (RFC 8628 §3.2, RFC 6749 §5.1).
+    let res = app
+        .http()
+        .post(app.url("/device_authorization"))
+        .form(&[("scope", "openid"), ("client_id", tv.id.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    assert_eq!(res.headers()["cache-control"], "no-store");
 }
 
 #[tokio::test]
@@ -392,15 +402,7 @@ async fn parallel_polls_of_an_approved_code_issue_tokens_once() {
 #[tokio::test]
 async fn discovery_advertises_the_device_flow() {
     let (app, _) = setup().await;
-    let doc: Value = app
-        .http()
-        .get(app.url("/.well-known/openid-configuration"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let doc: Value = discovery(&app).await;
     assert_eq!(
         doc["device_authorization_endpoint"],
         app.url("/device_authorization")

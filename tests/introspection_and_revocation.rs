@@ -239,15 +239,7 @@ async fn client_credentials_tokens_can_be_introspected_and_revoked() {
 #[tokio::test]
 async fn discovery_advertises_both_endpoints() {
     let (app, _, _) = setup().await;
-    let doc: Value = app
-        .http()
-        .get(app.url("/.well-known/oauth-authorization-server"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let doc: Value = discovery(&app).await;
     assert_eq!(doc["revocation_endpoint"], app.url("/revoke"));
     assert_eq!(doc["introspection_endpoint"], app.url("/introspect"));
 }

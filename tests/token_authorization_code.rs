@@ -525,15 +525,7 @@ async fn unregistered_grant_types_are_unauthorized_client_and_discovery_lists_no
         query_of(&page.location.unwrap())["error"],
         "unauthorized_client"
     );
-    let doc: Value = app
-        .http()
-        .get(app.url("/.well-known/openid-configuration"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let doc: Value = discovery(&app).await;
     let grants = doc["grant_types_supported"].as_array().unwrap();
     assert!(grants.contains(&serde_json::json!("authorization_code")));
     assert!(!grants.contains(&serde_json::json!("password")));

@@ -147,15 +147,7 @@ async fn only_registered_confidential_clients_may_use_it() {
 #[tokio::test]
 async fn discovery_advertises_the_grant() {
     let app = TestApp::start().await;
-    let doc: Value = app
-        .http()
-        .get(app.url("/.well-known/openid-configuration"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let doc: Value = discovery(&app).await;
     assert!(
         doc["grant_types_supported"]
             .as_array()

@@ -510,3 +510,15 @@ pub async fn sign_in(
     assert_eq!(status, 200, "{body}");
     body
 }
+
+/// The discovery document, as a client reads it.
+pub async fn discovery(app: &TestApp) -> serde_json::Value {
+    app.http()
+        .get(app.url("/.well-known/openid-configuration"))
+        .send()
+        .await
+        .expect("discovery")
+        .json()
+        .await
+        .expect("discovery JSON")
+}

@@ -11,7 +11,7 @@ use gatehouse_storage::StoreError;
 use serde_json::json;
 
 use crate::error::TokenError;
-use crate::{TokenState, client_auth, json_no_store, read_form};
+use crate::{TokenState, authenticated_form, json_no_store};
 
 /// How long the user has to approve (RFC 8628 §3.2 `expires_in`).
 pub const DEVICE_CODE_TTL: i64 = 600;
@@ -25,8 +25,7 @@ pub async fn device_authorization(
     body: Bytes,
 ) -> Response {
     let result = async {
-        let form = read_form(query, &headers, &body)?;
-        let client = client_auth::authenticate(&state.oidc, &headers, &form, "/device_authorization").await?;
+        let (form, client) = authenticated_form(&state, query, &headers, &body, "/device_authorization").await?;
         if !client.allows_grant(GrantType::DeviceCode) {
             return Err(TokenError::UnauthorizedClient(
                 "the client is not registered for the device_code grant".into(),

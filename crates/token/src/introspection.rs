@@ -14,7 +14,7 @@ use gatehouse_core::{Client, secret};
 use serde_json::{Map, Value, json};
 
 use crate::error::TokenError;
-use crate::{TokenState, client_auth, json_no_store, read_form};
+use crate::{TokenState, authenticated_form, json_no_store};
 
 pub async fn introspect(
     State(state): State<TokenState>,
@@ -23,8 +23,8 @@ pub async fn introspect(
     body: Bytes,
 ) -> Response {
     let result = async {
-        let form = read_form(query, &headers, &body)?;
-        let client = client_auth::authenticate(&state.oidc, &headers, &form, "/introspect").await?;
+        let (form, client) =
+            authenticated_form(&state, query, &headers, &body, "/introspect").await?;
         if client.is_public() {
             return Err(TokenError::InvalidClient {
                 description: "introspection needs a confidential client".into(),

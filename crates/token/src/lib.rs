@@ -110,3 +110,17 @@ pub(crate) fn json_no_store(value: serde_json::Value) -> Response {
     error::no_store(&mut res);
     res
 }
+
+/// The form of a POST to one of the endpoints that authenticate clients, and the client it
+/// authenticates (RFC 6749 §2.3: once per request).
+pub(crate) async fn authenticated_form(
+    state: &TokenState,
+    query: Option<String>,
+    headers: &HeaderMap,
+    body: &[u8],
+    endpoint: &str,
+) -> Result<(Params, gatehouse_core::Client), TokenError> {
+    let form = read_form(query, headers, body)?;
+    let client = client_auth::authenticate(&state.oidc, headers, &form, endpoint).await?;
+    Ok((form, client))
+}

@@ -14,7 +14,7 @@ use axum::response::{IntoResponse, Response};
 use gatehouse_core::{Client, secret};
 
 use crate::error::{TokenError, no_store};
-use crate::{TokenState, client_auth, read_form};
+use crate::{TokenState, authenticated_form};
 
 pub async fn revoke(
     State(state): State<TokenState>,
@@ -23,8 +23,7 @@ pub async fn revoke(
     body: Bytes,
 ) -> Response {
     let result = async {
-        let form = read_form(query, &headers, &body)?;
-        let client = client_auth::authenticate(&state.oidc, &headers, &form, "/revoke").await?;
+        let (form, client) = authenticated_form(&state, query, &headers, &body, "/revoke").await?;
         let token = form
             .get("token")
             .ok_or_else(|| TokenError::invalid_request("token is required"))?;

@@ -2,7 +2,6 @@
 //! OIDC Core §3.1.3).
 
 use gatehouse_core::{Client, GrantType, Params, pkce, scope, secret};
-use gatehouse_oidc::tokens::{AccessTokenInput, IdTokenInput};
 use gatehouse_storage::CodeRedemption;
 
 use super::TokenResponse;
@@ -121,50 +120,19 @@ pub async fn exchange(
             TokenError::invalid_grant("the user who granted access is no longer active")
         })?;
 
-    let oidc = &state.oidc;
-    let jti = secret::random_token(16);
-    let access_token = super::issue_access_token(
+    super::user_token_response(
         state,
         client,
-        &AccessTokenInput {
-            sub: &user.id,
-            client_id: &client.client_id,
+        super::UserTokens {
+            user_id: &user.id,
+            grant_id: &row.grant_id,
             scopes: &row.scopes,
-            grant_id: Some(&row.grant_id),
-            auth_time: Some(row.auth_time),
+            auth_time: row.auth_time,
             sid: Some(&row.sid),
-            jti: &jti,
+            nonce: row.nonce.as_deref(),
+            refresh_token: refresh.map(|(value, _)| value),
         },
         now,
     )
-    .await?;
-    let id_token = if row.scopes.contains(scope::OPENID) {
-        Some(
-            oidc.minter
-                .id_token(
-                    &oidc.keys,
-                    IdTokenInput {
-                        sub: &user.id,
-                        client_id: &client.client_id,
-                        nonce: row.nonce.as_deref(),
-                        auth_time: row.auth_time,
-                        sid: Some(&row.sid),
-                        access_token: Some(&access_token),
-                        extra: Default::default(),
-                    },
-                    now,
-                )
-                .map_err(TokenError::server)?,
-        )
-    } else {
-        None
-    };
-    Ok(TokenResponse {
-        access_token,
-        token_type: "Bearer",
-        expires_in: oidc.minter.settings.access_token_ttl,
-        scope: row.scopes.to_string(),
-        refresh_token: refresh.map(|(value, _)| value),
-        id_token,
-    })
+    .await
 }

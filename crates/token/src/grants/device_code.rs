@@ -2,7 +2,6 @@
 //! device code until the user has approved or denied, or the code expires.
 
 use gatehouse_core::{Client, GrantType, Params, scope, secret};
-use gatehouse_oidc::tokens::{AccessTokenInput, IdTokenInput};
 use gatehouse_storage::DevicePoll;
 
 use super::TokenResponse;
@@ -96,49 +95,19 @@ pub async fn exchange(
     .ok_or_else(|| TokenError::invalid_grant("the user who approved is no longer active"))?;
     let auth_time = grant.auth_time.unwrap_or(now);
 
-    let jti = secret::random_token(16);
-    let access_token = super::issue_access_token(
+    super::user_token_response(
         state,
         client,
-        &AccessTokenInput {
-            sub: &user.id,
-            client_id: &client.client_id,
+        super::UserTokens {
+            user_id: &user.id,
+            grant_id: &grant.id,
             scopes: &grant.scopes,
-            grant_id: Some(&grant.id),
-            auth_time: Some(auth_time),
+            auth_time,
             sid: grant.sid.as_deref(),
-            jti: &jti,
+            nonce: None,
+            refresh_token: refresh_value,
         },
         now,
     )
-    .await?;
-    let id_token = if grant.scopes.contains(scope::OPENID) {
-        Some(
-            oidc.minter
-                .id_token(
-                    &oidc.keys,
-                    IdTokenInput {
-                        sub: &user.id,
-                        client_id: &client.client_id,
-                        nonce: None,
-                        auth_time,
-                        sid: grant.sid.as_deref(),
-                        access_token: Some(&access_token),
-                        extra: Default::default(),
-                    },
-                    now,
-                )
-                .map_err(TokenError::server)?,
-        )
-    } else {
-        None
-    };
-    Ok(TokenResponse {
-        access_token,
-        token_type: "Bearer",
-        expires_in: oidc.minter.settings.access_token_ttl,
-        scope: grant.scopes.to_string(),
-        refresh_token: refresh_value,
-        id_token,
-    })
+    .await
 }

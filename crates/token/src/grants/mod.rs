@@ -126,3 +126,71 @@ pub(crate) async fn issue_access_token(
         }
     }
 }
+
+/// What the tokens for a user's grant are made of.
+pub(crate) struct UserTokens<'a> {
+    pub user_id: &'a str,
+    pub grant_id: &'a str,
+    pub scopes: &'a gatehouse_core::Scopes,
+    pub auth_time: i64,
+    pub sid: Option<&'a str>,
+    pub nonce: Option<&'a str>,
+    pub refresh_token: Option<String>,
+}
+
+/// The token response for a user's grant, shared by the code, refresh and device grants:
+/// an access token in the client's format and, when `openid` is among the scopes, an ID
+/// token (OIDC Core §3.1.3.3; after a refresh, §12.2: same sub and auth_time, no nonce).
+pub(crate) async fn user_token_response(
+    state: &TokenState,
+    client: &Client,
+    t: UserTokens<'_>,
+    now: i64,
+) -> Result<TokenResponse, TokenError> {
+    let oidc = &state.oidc;
+    let jti = gatehouse_core::secret::random_token(16);
+    let access_token = issue_access_token(
+        state,
+        client,
+        &gatehouse_oidc::tokens::AccessTokenInput {
+            sub: t.user_id,
+            client_id: &client.client_id,
+            scopes: t.scopes,
+            grant_id: Some(t.grant_id),
+            auth_time: Some(t.auth_time),
+            sid: t.sid,
+            jti: &jti,
+        },
+        now,
+    )
+    .await?;
+    let id_token = if t.scopes.contains(gatehouse_core::scope::OPENID) {
+        Some(
+            oidc.minter
+                .id_token(
+                    &oidc.keys,
+                    gatehouse_oidc::tokens::IdTokenInput {
+                        sub: t.user_id,
+                        client_id: &client.client_id,
+                        nonce: t.nonce,
+                        auth_time: t.auth_time,
+                        sid: t.sid,
+                        access_token: Some(&access_token),
+                        extra: Default::default(),
+                    },
+                    now,
+                )
+                .map_err(TokenError::server)?,
+        )
+    } else {
+        None
+    };
+    Ok(TokenResponse {
+        access_token,
+        token_type: "Bearer",
+        expires_in: oidc.minter.settings.access_token_ttl,
+        scope: t.scopes.to_string(),
+        refresh_token: t.refresh_token,
+        id_token,
+    })
+}

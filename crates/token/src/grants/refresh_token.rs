@@ -6,8 +6,7 @@
 //! must send the user through authorization again; it cannot be told apart from an
 //! attacker replaying a stolen token.
 
-use gatehouse_core::{Client, Params, RefreshToken, Scopes, scope, secret};
-use gatehouse_oidc::tokens::{AccessTokenInput, IdTokenInput};
+use gatehouse_core::{Client, Params, RefreshToken, Scopes, secret};
 use gatehouse_storage::RefreshRotation;
 
 use super::TokenResponse;
@@ -135,50 +134,21 @@ pub async fn exchange(
             TokenError::invalid_grant("the user who granted access is no longer active")
         })?;
 
-    let oidc = &state.oidc;
-    let jti = secret::random_token(16);
-    let access_token = super::issue_access_token(
+    // A grant without auth_time has no user session behind it: no ID token to refresh.
+    let auth_time = grant.auth_time.unwrap_or(grant.created_at);
+    super::user_token_response(
         state,
         client,
-        &AccessTokenInput {
-            sub: &user.id,
-            client_id: &client.client_id,
+        super::UserTokens {
+            user_id: &user.id,
+            grant_id: &grant.id,
             scopes: &scopes,
-            grant_id: Some(&grant.id),
-            auth_time: grant.auth_time,
+            auth_time,
             sid: grant.sid.as_deref(),
-            jti: &jti,
+            nonce: None,
+            refresh_token: Some(refresh_token),
         },
         now,
     )
-    .await?;
-    // OIDC Core §12.2: a refreshed ID token keeps iss, sub and auth_time, and carries no nonce.
-    let id_token = match (scopes.contains(scope::OPENID), grant.auth_time) {
-        (true, Some(auth_time)) => Some(
-            oidc.minter
-                .id_token(
-                    &oidc.keys,
-                    IdTokenInput {
-                        sub: &user.id,
-                        client_id: &client.client_id,
-                        nonce: None,
-                        auth_time,
-                        sid: grant.sid.as_deref(),
-                        access_token: Some(&access_token),
-                        extra: Default::default(),
-                    },
-                    now,
-                )
-                .map_err(TokenError::server)?,
-        ),
-        _ => None,
-    };
-    Ok(TokenResponse {
-        access_token,
-        token_type: "Bearer",
-        expires_in: oidc.minter.settings.access_token_ttl,
-        scope: scopes.to_string(),
-        refresh_token: Some(refresh_token),
-        id_token,
-    })
+    .await
 }
