@@ -414,3 +414,55 @@ async fn discovery_advertises_the_device_flow() {
             .contains(&GRANT.into())
     );
 }
+
+/// Security review finding: /device/approve looked the code up without counting it, so
+/// guesses sent straight there escaped the throttle and could link a victim's device to the
+/// attacker's account.
+#[tokio::test]
+async fn guessing_at_the_approve_step_is_throttled_too() {
+    let (app, client) = setup().await;
+    let (_, s) = start(&app, &client, "openid").await;
+    let mut browser = app.browser();
+    let page = browser.get("/device").await;
+    let done = browser
+        .login(page.location.as_deref().unwrap(), "alice", PASSWORD)
+        .await;
+    let page = browser.get(done.location.as_deref().unwrap()).await;
+    let csrf = input_value(&page.body, "csrf_token").unwrap();
+    let mut statuses = Vec::new();
+    for guess in [
+        "BBBB-BBBB",
+        "CCCC-CCCC",
+        "DDDD-DDDD",
+        "FFFF-FFFF",
+        "GGGG-GGGG",
+        "HHHH-HHHH",
+    ] {
+        let res = browser
+            .post(
+                "/device/approve",
+                &[
+                    ("csrf_token", &csrf),
+                    ("user_code", guess),
+                    ("decision", "allow"),
+                ],
+            )
+            .await;
+        statuses.push(res.status);
+    }
+    assert_eq!(statuses, [400, 400, 400, 400, 429, 429]);
+    // The real code sent now is refused too, and the device stays unapproved.
+    let res = browser
+        .post(
+            "/device/approve",
+            &[
+                ("csrf_token", &csrf),
+                ("user_code", s["user_code"].as_str().unwrap()),
+                ("decision", "allow"),
+            ],
+        )
+        .await;
+    assert_eq!(res.status, 429);
+    let (_, body) = poll(&app, &client, s["device_code"].as_str().unwrap()).await;
+    assert_eq!(body["error"], "authorization_pending");
+}

@@ -80,7 +80,9 @@ async fn the_oauth2_crate_introspects_and_revokes() {
         .unwrap();
     assert!(info.active());
     assert_eq!(info.client_id().unwrap().as_str(), client.id);
-    assert_eq!(info.username(), Some("alice"));
+    // The login name goes only to the client the user authorized, not to resource servers.
+    assert_eq!(info.username(), None);
+    assert_eq!(introspect(&app, &client, &at).await["username"], "alice");
     let scopes: Vec<String> = info
         .scopes()
         .unwrap()

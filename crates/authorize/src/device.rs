@@ -255,6 +255,7 @@ async fn device_submit(
 
 async fn device_approve(
     State(state): State<AuthorizeState>,
+    ClientIp(ip): ClientIp,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
@@ -267,6 +268,13 @@ async fn device_approve(
         Err(res) => return res,
     };
     let now = state.oidc.now();
+    // The code arrives again with the answer, so it is counted again: guessing here is no
+    // cheaper than on the entry form (RFC 8628 §5.1).
+    let (keys, locks) = match count_entry(&state, &session, &ip, now).await {
+        Ok(k) => k,
+        Err(Some(until)) => return too_many(&state, &session, &user, until, now),
+        Err(None) => return state.unavailable("device", "throttle"),
+    };
     let device = match form.get("user_code").and_then(normalize_user_code) {
         None => None,
         Some(code) => match state.oidc.store.find_pending_device(&code, now).await {
@@ -275,6 +283,9 @@ async fn device_approve(
         },
     };
     let Some(device) = device else {
+        if let Some(until) = locks {
+            return too_many(&state, &session, &user, until, now);
+        }
         return message(
             &state,
             StatusCode::BAD_REQUEST,
@@ -282,6 +293,16 @@ async fn device_approve(
             BAD_CODE,
         );
     };
+    for k in &keys {
+        if let Err(e) = state
+            .oidc
+            .store
+            .forgive_login_attempt(k, &DEVICE_THROTTLE, now)
+            .await
+        {
+            return state.unavailable("device", e);
+        }
+    }
     match form.get("decision") {
         Some("allow") => {
             let grant = Grant {

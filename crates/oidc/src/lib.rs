@@ -43,6 +43,18 @@ impl Issuer {
     pub fn is_https(&self) -> bool {
         self.0.starts_with("https://")
     }
+
+    /// Is the issuer on a loopback host (a development or test server)?
+    pub fn is_loopback(&self) -> bool {
+        url::Url::parse(&self.0)
+            .ok()
+            .is_some_and(|u| match u.host() {
+                Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+                Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+                Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+                None => false,
+            })
+    }
 }
 
 /// What the OpenID Connect handlers, and the endpoints that mint tokens, share.
@@ -69,13 +81,16 @@ impl Oidc {
             issuer: issuer.as_str().to_owned(),
             settings,
         };
+        // Only a development server (loopback issuer) may fetch client keys from loopback
+        // or private addresses.
+        let client_keys = Arc::new(client_keys::ClientKeys::new(issuer.is_loopback()));
         Self {
             store,
             keys,
             issuer,
             minter,
             clock,
-            client_keys: Arc::new(client_keys::ClientKeys::new()),
+            client_keys,
         }
     }
 

@@ -140,11 +140,11 @@ pub async fn authenticate(
         .map_err(TokenError::server)?
         .ok_or_else(|| invalid_client("unknown client or bad credentials", basic))?;
     // OIDC Core §9: a client authenticates only with the method it registered.
+    // The answer does not say which method would have worked: that would tell anyone
+    // which client ids exist and how they authenticate.
     if client.auth_method != method {
-        return Err(invalid_client(
-            &format!("this client must authenticate with {}", client.auth_method),
-            basic,
-        ));
+        tracing::debug!(client = %client.client_id, registered = %client.auth_method, used = %method, "client used another authentication method");
+        return Err(invalid_client("unknown client or bad credentials", basic));
     }
     if let Some(secret) = secret {
         let ok = client
@@ -170,7 +170,7 @@ pub async fn authenticate(
         };
         let (jwks, fresh) = oidc
             .client_keys
-            .jwks(&client, now, true)
+            .jwks(&client, now, false)
             .await
             .map_err(keys_failed)?;
         let mut checked =
@@ -182,7 +182,7 @@ pub async fn authenticate(
         {
             let (jwks, _) = oidc
                 .client_keys
-                .jwks(&client, now, false)
+                .jwks(&client, now, true)
                 .await
                 .map_err(keys_failed)?;
             checked =

@@ -2,8 +2,8 @@
 //!
 //! Only authenticated confidential clients may ask (§2.1: the endpoint must be protected;
 //! a public client has no credentials worth the name). Access tokens are reported to any
-//! such client, since resource servers are clients; refresh tokens only to the client
-//! they were issued to. Everything that is not a live token is `{"active": false}`, with
+//! such client, since resource servers are clients, but the user's login name only to the
+//! client the user authorized; refresh tokens only to the client they were issued to. Everything that is not a live token is `{"active": false}`, with
 //! no hint why (§2.2).
 
 use axum::body::Bytes;
@@ -105,7 +105,9 @@ async fn describe(state: &TokenState, client: &Client, token: &str) -> Result<Va
     out.insert("aud".into(), json!(oidc.issuer.as_str()));
     out.insert("iss".into(), json!(oidc.issuer.as_str()));
     out.insert("jti".into(), json!(claims.jti));
-    if claims.grant_id.is_some() {
+    // The login name is personal data: only the client the user authorized sees it; a
+    // resource server gets the pairwise-stable `sub` and the scopes it needs (RFC 7662 §4).
+    if claims.grant_id.is_some() && claims.client_id == client.client_id {
         add_username(state, &mut out, &claims.sub).await?;
     }
     Ok(Value::Object(out))

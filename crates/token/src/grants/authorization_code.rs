@@ -127,7 +127,7 @@ pub async fn exchange(
             user_id: &user.id,
             grant_id: &row.grant_id,
             scopes: &row.scopes,
-            auth_time: row.auth_time,
+            auth_time: Some(row.auth_time),
             sid: Some(&row.sid),
             nonce: row.nonce.as_deref(),
             refresh_token: refresh.map(|(value, _)| value),

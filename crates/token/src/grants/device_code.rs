@@ -93,7 +93,6 @@ pub async fn exchange(
     }
     .filter(|u| !u.disabled)
     .ok_or_else(|| TokenError::invalid_grant("the user who approved is no longer active"))?;
-    let auth_time = grant.auth_time.unwrap_or(now);
 
     super::user_token_response(
         state,
@@ -102,7 +101,7 @@ pub async fn exchange(
             user_id: &user.id,
             grant_id: &grant.id,
             scopes: &grant.scopes,
-            auth_time,
+            auth_time: grant.auth_time,
             sid: grant.sid.as_deref(),
             nonce: None,
             refresh_token: refresh_value,

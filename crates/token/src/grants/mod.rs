@@ -132,7 +132,8 @@ pub(crate) struct UserTokens<'a> {
     pub user_id: &'a str,
     pub grant_id: &'a str,
     pub scopes: &'a gatehouse_core::Scopes,
-    pub auth_time: i64,
+    /// When the user authenticated; without it there is no ID token to issue.
+    pub auth_time: Option<i64>,
     pub sid: Option<&'a str>,
     pub nonce: Option<&'a str>,
     pub refresh_token: Option<String>,
@@ -157,15 +158,18 @@ pub(crate) async fn user_token_response(
             client_id: &client.client_id,
             scopes: t.scopes,
             grant_id: Some(t.grant_id),
-            auth_time: Some(t.auth_time),
+            auth_time: t.auth_time,
             sid: t.sid,
             jti: &jti,
         },
         now,
     )
     .await?;
-    let id_token = if t.scopes.contains(gatehouse_core::scope::OPENID) {
-        Some(
+    let id_token = match (
+        t.scopes.contains(gatehouse_core::scope::OPENID),
+        t.auth_time,
+    ) {
+        (true, Some(auth_time)) => Some(
             oidc.minter
                 .id_token(
                     &oidc.keys,
@@ -173,7 +177,7 @@ pub(crate) async fn user_token_response(
                         sub: t.user_id,
                         client_id: &client.client_id,
                         nonce: t.nonce,
-                        auth_time: t.auth_time,
+                        auth_time,
                         sid: t.sid,
                         access_token: Some(&access_token),
                         extra: Default::default(),
@@ -181,9 +185,8 @@ pub(crate) async fn user_token_response(
                     now,
                 )
                 .map_err(TokenError::server)?,
-        )
-    } else {
-        None
+        ),
+        _ => None,
     };
     Ok(TokenResponse {
         access_token,

@@ -134,8 +134,6 @@ pub async fn exchange(
             TokenError::invalid_grant("the user who granted access is no longer active")
         })?;
 
-    // A grant without auth_time has no user session behind it: no ID token to refresh.
-    let auth_time = grant.auth_time.unwrap_or(grant.created_at);
     super::user_token_response(
         state,
         client,
@@ -143,7 +141,8 @@ pub async fn exchange(
             user_id: &user.id,
             grant_id: &grant.id,
             scopes: &scopes,
-            auth_time,
+            // OIDC Core §12.2: the refreshed ID token keeps the original auth_time.
+            auth_time: grant.auth_time,
             sid: grant.sid.as_deref(),
             nonce: None,
             refresh_token: Some(refresh_token),
