@@ -153,6 +153,49 @@ async fn count_entry(
     Ok((keys, locks))
 }
 
+/// Counts a typed code against the throttle, then looks it up: the pending request it
+/// names (the count forgiven), `None` for a wrong code, or the page to answer with.
+async fn counted_lookup(
+    state: &AuthorizeState,
+    session: &BrowserSession,
+    user: &User,
+    ip: &str,
+    typed: Option<&str>,
+    now: i64,
+) -> Result<Option<gatehouse_core::DeviceAuthorization>, Response> {
+    let (keys, locks) = match count_entry(state, session, ip, now).await {
+        Ok(k) => k,
+        Err(Some(until)) => return Err(too_many(state, session, user, until, now)),
+        Err(None) => return Err(state.unavailable("device", "throttle")),
+    };
+    let found = match typed.and_then(normalize_user_code) {
+        None => None,
+        Some(code) => state
+            .oidc
+            .store
+            .find_pending_device(&code, now)
+            .await
+            .map_err(|e| state.unavailable("device", e))?,
+    };
+    match found {
+        None => match locks {
+            Some(until) => Err(too_many(state, session, user, until, now)),
+            None => Ok(None),
+        },
+        Some(device) => {
+            for k in &keys {
+                state
+                    .oidc
+                    .store
+                    .forgive_login_attempt(k, &DEVICE_THROTTLE, now)
+                    .await
+                    .map_err(|e| state.unavailable("device", e))?;
+            }
+            Ok(Some(device))
+        }
+    }
+}
+
 fn too_many(
     state: &AuthorizeState,
     session: &BrowserSession,
@@ -190,22 +233,11 @@ async fn device_submit(
         Err(res) => return res,
     };
     let now = state.oidc.now();
-    let (keys, locks) = match count_entry(&state, &session, &ip, now).await {
-        Ok(k) => k,
-        Err(Some(until)) => return too_many(&state, &session, &user, until, now),
-        Err(None) => return state.unavailable("device", "throttle"),
-    };
-    let found = match normalize_user_code(typed) {
-        None => None,
-        Some(code) => match state.oidc.store.find_pending_device(&code, now).await {
-            Ok(d) => d,
-            Err(e) => return state.unavailable("device", e),
-        },
+    let found = match counted_lookup(&state, &session, &user, &ip, Some(typed), now).await {
+        Ok(f) => f,
+        Err(res) => return res,
     };
     let Some(device) = found else {
-        if let Some(until) = locks {
-            return too_many(&state, &session, &user, until, now);
-        }
         let shown = if typed.len() <= 16 { typed } else { "" };
         return enter_page(
             &state,
@@ -216,16 +248,6 @@ async fn device_submit(
             Some(BAD_CODE),
         );
     };
-    for k in &keys {
-        if let Err(e) = state
-            .oidc
-            .store
-            .forgive_login_attempt(k, &DEVICE_THROTTLE, now)
-            .await
-        {
-            return state.unavailable("device", e);
-        }
-    }
     let client = match state.oidc.store.find_client(&device.client_id).await {
         Ok(Some(c)) => c,
         Ok(None) => {
@@ -270,22 +292,12 @@ async fn device_approve(
     let now = state.oidc.now();
     // The code arrives again with the answer, so it is counted again: guessing here is no
     // cheaper than on the entry form (RFC 8628 §5.1).
-    let (keys, locks) = match count_entry(&state, &session, &ip, now).await {
-        Ok(k) => k,
-        Err(Some(until)) => return too_many(&state, &session, &user, until, now),
-        Err(None) => return state.unavailable("device", "throttle"),
-    };
-    let device = match form.get("user_code").and_then(normalize_user_code) {
-        None => None,
-        Some(code) => match state.oidc.store.find_pending_device(&code, now).await {
+    let device =
+        match counted_lookup(&state, &session, &user, &ip, form.get("user_code"), now).await {
             Ok(d) => d,
-            Err(e) => return state.unavailable("device", e),
-        },
-    };
+            Err(res) => return res,
+        };
     let Some(device) = device else {
-        if let Some(until) = locks {
-            return too_many(&state, &session, &user, until, now);
-        }
         return message(
             &state,
             StatusCode::BAD_REQUEST,
@@ -293,16 +305,6 @@ async fn device_approve(
             BAD_CODE,
         );
     };
-    for k in &keys {
-        if let Err(e) = state
-            .oidc
-            .store
-            .forgive_login_attempt(k, &DEVICE_THROTTLE, now)
-            .await
-        {
-            return state.unavailable("device", e);
-        }
-    }
     match form.get("decision") {
         Some("allow") => {
             let grant = Grant {

@@ -1,6 +1,6 @@
 //! User codes of the device authorization grant (RFC 8628 §6.1): eight letters from an
 //! alphabet without vowels (no accidental words) and without easily confused letters,
-//! shown as `XXXX-XXXX`, accepted in any case with dashes or spaces (about 34.5 bits; with
+//! shown in two groups of four (`BCDF-GHJK`), accepted in any case with dashes or spaces (about 34.5 bits; with
 //! throttled guessing that is 2^-32 for five tries, RFC 8628 §5.1).
 
 use rand::RngExt;
@@ -28,7 +28,7 @@ pub fn normalize_user_code(input: &str) -> Option<String> {
         .then_some(code)
 }
 
-/// `XXXX-XXXX`, for people.
+/// Two groups of four (`BCDF-GHJK`), for people.
 pub fn display_user_code(code: &str) -> String {
     if code.len() == USER_CODE_LEN && code.is_ascii() {
         format!("{}-{}", &code[..4], &code[4..])

@@ -111,14 +111,7 @@ pub async fn exchange(
             return Err(TokenError::invalid_grant(INVALID_CODE));
         }
     };
-    let user = store
-        .find_user(&row.user_id)
-        .await
-        .map_err(TokenError::server)?
-        .filter(|u| !u.disabled)
-        .ok_or_else(|| {
-            TokenError::invalid_grant("the user who granted access is no longer active")
-        })?;
+    let user = super::active_user(state, Some(&row.user_id)).await?;
 
     super::user_token_response(
         state,

@@ -87,12 +87,7 @@ pub async fn exchange(
         .map_err(TokenError::server)?
         .filter(|g| g.revoked_at.is_none())
         .ok_or_else(|| TokenError::invalid_grant(INVALID))?;
-    let user = match grant.user_id.as_deref() {
-        Some(id) => store.find_user(id).await.map_err(TokenError::server)?,
-        None => None,
-    }
-    .filter(|u| !u.disabled)
-    .ok_or_else(|| TokenError::invalid_grant("the user who approved is no longer active"))?;
+    let user = super::active_user(state, grant.user_id.as_deref()).await?;
 
     super::user_token_response(
         state,

@@ -197,3 +197,22 @@ pub(crate) async fn user_token_response(
         id_token,
     })
 }
+
+/// The user behind a grant, if the account still exists and is enabled: tokens are issued
+/// only for active users.
+pub(crate) async fn active_user(
+    state: &TokenState,
+    user_id: Option<&str>,
+) -> Result<gatehouse_core::User, TokenError> {
+    let user = match user_id {
+        Some(id) => state
+            .oidc
+            .store
+            .find_user(id)
+            .await
+            .map_err(TokenError::server)?,
+        None => None,
+    };
+    user.filter(|u| !u.disabled)
+        .ok_or_else(|| TokenError::invalid_grant("the user who granted access is no longer active"))
+}

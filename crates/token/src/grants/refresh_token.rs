@@ -121,18 +121,7 @@ pub async fn exchange(
         }
     }
 
-    let user_id = grant
-        .user_id
-        .as_deref()
-        .ok_or_else(|| TokenError::invalid_grant(INVALID))?;
-    let user = store
-        .find_user(user_id)
-        .await
-        .map_err(TokenError::server)?
-        .filter(|u| !u.disabled)
-        .ok_or_else(|| {
-            TokenError::invalid_grant("the user who granted access is no longer active")
-        })?;
+    let user = super::active_user(state, grant.user_id.as_deref()).await?;
 
     super::user_token_response(
         state,
