@@ -96,6 +96,26 @@ pub enum Command {
     /// Manage registered clients.
     #[command(subcommand)]
     Client(ClientCommand),
+    /// List or rotate signing keys.
+    #[command(subcommand)]
+    Keys(KeysCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// List the signing keys in the keys directory.
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Add a new key for RS256 or ES256; it signs after the next start, and older keys stay
+    /// published so the tokens they signed keep verifying.
+    Rotate {
+        #[arg(long)]
+        alg: String,
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -118,6 +138,24 @@ pub enum UserCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Show one user.
+    Show {
+        username: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Disable an account: its sessions end and its grants are revoked.
+    Disable { username: String },
+    /// Enable a disabled account.
+    Enable { username: String },
+    /// Set a new password, read from standard input; the user's sessions end.
+    SetPassword {
+        username: String,
+        #[arg(long, required = true)]
+        password_stdin: bool,
+    },
+    /// Delete an account, its sessions and consents, and revoke its grants.
+    Delete { username: String },
 }
 
 #[derive(Debug, Subcommand)]
@@ -129,6 +167,39 @@ pub enum ClientCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Show one client.
+    Show {
+        client_id: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Change a client's metadata; each option given replaces that field.
+    Update(Box<ClientUpdate>),
+    /// Issue a new secret (shown once); the old one stops working at once.
+    RotateSecret {
+        client_id: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Delete a client and revoke every grant it holds.
+    Delete { client_id: String },
+}
+
+#[derive(Debug, Args)]
+pub struct ClientUpdate {
+    pub client_id: String,
+    #[arg(long)]
+    pub name: Option<String>,
+    #[arg(long = "redirect-uri")]
+    pub redirect_uris: Vec<String>,
+    #[arg(long = "post-logout-redirect-uri")]
+    pub post_logout_redirect_uris: Vec<String>,
+    #[arg(long = "grant-type")]
+    pub grant_types: Vec<String>,
+    #[arg(long = "scope")]
+    pub scopes: Vec<String>,
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]
@@ -198,6 +269,50 @@ fn print(json_out: bool, value: serde_json::Value, human: String) -> Result<(), 
     Ok(())
 }
 
+/// Reads a password from the first line of standard input and hashes it, with the bounds
+/// the login form applies: at least 8 characters, at most 1 KiB.
+async fn read_password_hash() -> Result<String, CliError> {
+    let mut line = String::new();
+    std::io::stdin().lock().read_line(&mut line)?;
+    let password = line.strip_suffix('\n').unwrap_or(&line);
+    let password = password.strip_suffix('\r').unwrap_or(password).to_owned();
+    if password.chars().count() < 8 || password.len() > 1024 {
+        return Err(CliError::Usage(
+            "the password on standard input must be at least 8 characters and at most 1024 bytes"
+                .into(),
+        ));
+    }
+    gatehouse_authorize::password::hash_async(password)
+        .await
+        .map_err(|e| CliError::Usage(e.to_string()))
+}
+
+async fn user_named(store: &Store, username: &str) -> Result<gatehouse_core::User, CliError> {
+    store
+        .find_user_by_username(username)
+        .await?
+        .ok_or_else(|| CliError::Usage(format!("no user {username:?}")))
+}
+
+fn user_json(u: &gatehouse_core::User) -> serde_json::Value {
+    json!({"id": u.id, "username": u.username, "email": u.email, "name": u.name, "disabled": u.disabled})
+}
+
+fn client_json(c: &gatehouse_core::Client) -> serde_json::Value {
+    json!({
+        "client_id": c.client_id,
+        "client_name": c.name,
+        "redirect_uris": c.redirect_uris,
+        "post_logout_redirect_uris": c.post_logout_redirect_uris,
+        "grant_types": c.grant_types,
+        "token_endpoint_auth_method": c.auth_method,
+        "application_type": c.application_type,
+        "scope": c.scopes.to_string(),
+        "access_token_format": c.access_token_format,
+        "jwks_uri": c.jwks_uri,
+    })
+}
+
 pub async fn run_user(store: &Store, cmd: UserCommand, now: i64) -> Result<(), CliError> {
     match cmd {
         UserCommand::Create {
@@ -217,20 +332,7 @@ pub async fn run_user(store: &Store, cmd: UserCommand, now: i64) -> Result<(), C
                     "username must be 1 to 64 characters without spaces".into(),
                 ));
             }
-            let mut line = String::new();
-            std::io::stdin().lock().read_line(&mut line)?;
-            let password = line.strip_suffix('\n').unwrap_or(&line);
-            let password = password.strip_suffix('\r').unwrap_or(password).to_owned();
-            // The same bounds the login form applies: at least 8 characters, at most 1 KiB.
-            if password.chars().count() < 8 || password.len() > 1024 {
-                return Err(CliError::Usage(
-                    "the password on standard input must be at least 8 characters and at most 1024 bytes"
-                        .into(),
-                ));
-            }
-            let hash = gatehouse_authorize::password::hash_async(password)
-                .await
-                .map_err(|e| CliError::Usage(e.to_string()))?;
+            let hash = read_password_hash().await?;
             let id = secret::random_token(16);
             let user = store
                 .create_user(
@@ -255,6 +357,47 @@ pub async fn run_user(store: &Store, cmd: UserCommand, now: i64) -> Result<(), C
                 json!({"id": user.id, "username": user.username, "email": user.email, "name": user.name}),
                 format!("created user {} (id {})\n", user.username, user.id),
             )
+        }
+        UserCommand::Show { username, json } => {
+            let u = user_named(store, &username).await?;
+            let human = format!(
+                "id:       {}\nusername: {}\nemail:    {}\nname:     {}\ndisabled: {}\n",
+                u.id,
+                u.username,
+                u.email.as_deref().unwrap_or("-"),
+                u.name.as_deref().unwrap_or("-"),
+                u.disabled
+            );
+            print(json, user_json(&u), human)
+        }
+        UserCommand::Disable { username } => {
+            let u = user_named(store, &username).await?;
+            store.set_user_disabled(&u.id, true, now).await?;
+            print(
+                false,
+                json!(null),
+                format!("disabled user {username}; its sessions and grants are revoked\n"),
+            )
+        }
+        UserCommand::Enable { username } => {
+            let u = user_named(store, &username).await?;
+            store.set_user_disabled(&u.id, false, now).await?;
+            print(false, json!(null), format!("enabled user {username}\n"))
+        }
+        UserCommand::SetPassword { username, .. } => {
+            let u = user_named(store, &username).await?;
+            let hash = read_password_hash().await?;
+            store.set_user_password(&u.id, &hash, now).await?;
+            print(
+                false,
+                json!(null),
+                format!("set a new password for {username}; its sessions ended\n"),
+            )
+        }
+        UserCommand::Delete { username } => {
+            let u = user_named(store, &username).await?;
+            store.delete_user(&u.id, now).await?;
+            print(false, json!(null), format!("deleted user {username}\n"))
         }
         UserCommand::List { json } => {
             let users = store.list_users().await?;
@@ -331,6 +474,54 @@ fn parse_client(c: &ClientCreate) -> Result<NewClient, CliError> {
     Ok(new)
 }
 
+async fn client_by_id(store: &Store, client_id: &str) -> Result<gatehouse_core::Client, CliError> {
+    store
+        .find_client(client_id)
+        .await?
+        .ok_or_else(|| CliError::Usage(format!("no client {client_id:?}")))
+}
+
+/// `gatehouse keys list|rotate`: works on the keys directory, which the server reads at start.
+pub fn run_keys(dir: &std::path::Path, cmd: KeysCommand, now: i64) -> Result<(), CliError> {
+    use gatehouse_oidc::{Alg, KeySet};
+    let keys_err = |e: gatehouse_oidc::keys::KeyError| CliError::Usage(e.to_string());
+    match cmd {
+        KeysCommand::List { json } => {
+            let set = KeySet::load_or_generate(dir, now).map_err(keys_err)?;
+            let mut rows = Vec::new();
+            let mut human = String::new();
+            for alg in Alg::ALL {
+                let active = set.active(alg).map(|k| k.kid.clone());
+                for k in set.all().iter().filter(|k| k.alg == alg) {
+                    let signing = active.as_deref() == Some(k.kid.as_str());
+                    rows.push(json!({"kid": k.kid, "alg": alg.as_str(), "created_at": k.created_at, "signing": signing}));
+                    human.push_str(&format!(
+                        "{}\t{}\t{}{}\n",
+                        alg.as_str(),
+                        k.kid,
+                        k.created_at,
+                        if signing { "\tsigning" } else { "" }
+                    ));
+                }
+            }
+            print(json, json!(rows), human)
+        }
+        KeysCommand::Rotate { alg, json } => {
+            let alg = Alg::parse(&alg)
+                .ok_or_else(|| CliError::Usage("--alg must be RS256 or ES256".into()))?;
+            let kid = KeySet::rotate(dir, alg, now).map_err(keys_err)?;
+            print(
+                json,
+                json!({"kid": kid, "alg": alg.as_str()}),
+                format!(
+                    "new {} key {kid}; it signs from the next start, and older keys stay published\n",
+                    alg.as_str()
+                ),
+            )
+        }
+    }
+}
+
 pub async fn run_client(store: &Store, cmd: ClientCommand, now: i64) -> Result<(), CliError> {
     match cmd {
         ClientCommand::Create(c) => {
@@ -375,6 +566,102 @@ pub async fn run_client(store: &Store, cmd: ClientCommand, now: i64) -> Result<(
                     "scope": client.scopes.to_string(),
                 }),
                 human,
+            )
+        }
+        ClientCommand::Show { client_id, json } => {
+            let c = client_by_id(store, &client_id).await?;
+            let human = format!(
+                "client_id:     {}\nname:          {}\nauth method:   {}\ngrant types:   {}\nredirect URIs: {}\nscope:         {}\n",
+                c.client_id,
+                c.name,
+                c.auth_method,
+                c.grant_types
+                    .iter()
+                    .map(|g| g.as_str())
+                    .collect::<Vec<_>>()
+                    .join(" "),
+                c.redirect_uris.join(" "),
+                c.scopes
+            );
+            print(json, client_json(&c), human)
+        }
+        ClientCommand::Update(u) => {
+            let c = client_by_id(store, &u.client_id).await?;
+            let mut grant_types = Vec::new();
+            for g in &u.grant_types {
+                let g: GrantType = g.parse().map_err(CliError::Usage)?;
+                if !grant_types.contains(&g) {
+                    grant_types.push(g);
+                }
+            }
+            let new = NewClient {
+                name: u.name.clone().unwrap_or_else(|| c.name.clone()),
+                redirect_uris: if u.redirect_uris.is_empty() {
+                    c.redirect_uris.clone()
+                } else {
+                    u.redirect_uris.clone()
+                },
+                post_logout_redirect_uris: if u.post_logout_redirect_uris.is_empty() {
+                    c.post_logout_redirect_uris.clone()
+                } else {
+                    u.post_logout_redirect_uris.clone()
+                },
+                grant_types: if grant_types.is_empty() {
+                    c.grant_types.clone()
+                } else {
+                    grant_types
+                },
+                scopes: if u.scopes.is_empty() {
+                    c.scopes.clone()
+                } else {
+                    Scopes::parse(&u.scopes.join(" "))
+                        .map_err(|e| CliError::Usage(format!("--scope: {e}")))?
+                },
+                auth_method: c.auth_method,
+                application_type: c.application_type,
+                jwks: c.jwks.clone(),
+                jwks_uri: c.jwks_uri.clone(),
+                access_token_format: c.access_token_format,
+            };
+            new.validate().map_err(|e| CliError::Usage(e.to_string()))?;
+            let updated = store
+                .update_client(&c.client_id, &new, now)
+                .await?
+                .ok_or_else(|| CliError::Usage(format!("no client {:?}", c.client_id)))?;
+            print(
+                u.json,
+                client_json(&updated),
+                format!("updated client {}\n", updated.client_id),
+            )
+        }
+        ClientCommand::RotateSecret { client_id, json } => {
+            let c = client_by_id(store, &client_id).await?;
+            if c.secret_hash.is_none() {
+                return Err(CliError::Usage(format!(
+                    "client {client_id} authenticates with {}, not a secret",
+                    c.auth_method
+                )));
+            }
+            let new_secret = secret::new_secret();
+            store
+                .set_client_secret(&client_id, &secret::hash_secret(&new_secret), now)
+                .await?;
+            print(
+                json,
+                json!({"client_id": client_id, "client_secret": new_secret}),
+                format!(
+                    "client_secret: {new_secret}\n\nThe secret is shown only this once; the previous one no longer works.\n"
+                ),
+            )
+        }
+        ClientCommand::Delete { client_id } => {
+            if !store.delete_client(&client_id, now).await? {
+                return Err(CliError::Usage(format!("no client {client_id:?}")));
+            }
+            print(
+                false,
+                json!(null),
+                format!("deleted client {client_id}; its grants are revoked\n"),
             )
         }
         ClientCommand::List { json } => {

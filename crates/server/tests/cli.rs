@@ -311,3 +311,127 @@ fn serve_generates_keys_answers_and_stops_on_sigterm() {
     #[cfg(not(unix))]
     child.kill().unwrap();
 }
+
+fn json_out(o: &Output) -> serde_json::Value {
+    assert!(o.status.success(), "{}", stderr(o));
+    serde_json::from_str(&stdout(o)).unwrap()
+}
+
+#[test]
+fn users_are_administered_from_the_command_line() {
+    let env = Env::new();
+    env.run(
+        &["user", "create", "bob", "--password-stdin"],
+        "first password\n",
+    );
+    let shown = json_out(&env.run(&["user", "show", "bob", "--json"], ""));
+    assert_eq!(shown["disabled"], false);
+    assert!(env.run(&["user", "disable", "bob"], "").status.success());
+    assert_eq!(
+        json_out(&env.run(&["user", "show", "bob", "--json"], ""))["disabled"],
+        true
+    );
+    assert!(env.run(&["user", "enable", "bob"], "").status.success());
+    assert_eq!(
+        json_out(&env.run(&["user", "show", "bob", "--json"], ""))["disabled"],
+        false
+    );
+    let before = env.db_bytes();
+    assert!(
+        env.run(
+            &["user", "set-password", "bob", "--password-stdin"],
+            "second password\n"
+        )
+        .status
+        .success()
+    );
+    assert_ne!(before, env.db_bytes());
+    assert!(!contains(&env.db_bytes(), "second password"));
+    assert!(env.run(&["user", "delete", "bob"], "").status.success());
+    let gone = env.run(&["user", "show", "bob"], "");
+    assert!(!gone.status.success());
+    assert_eq!(stderr(&gone).trim_end().lines().count(), 1);
+}
+
+#[test]
+fn clients_are_administered_from_the_command_line() {
+    let env = Env::new();
+    let created = json_out(&env.run(
+        &[
+            "client",
+            "create",
+            "--name",
+            "Demo",
+            "--redirect-uri",
+            "https://app.example/cb",
+            "--json",
+        ],
+        "",
+    ));
+    let id = created["client_id"].as_str().unwrap().to_owned();
+    let old_secret = created["client_secret"].as_str().unwrap().to_owned();
+
+    let updated = json_out(&env.run(
+        &[
+            "client",
+            "update",
+            &id,
+            "--name",
+            "Demo 2",
+            "--redirect-uri",
+            "https://app.example/new",
+            "--json",
+        ],
+        "",
+    ));
+    assert_eq!(updated["client_name"], "Demo 2");
+    assert_eq!(
+        updated["redirect_uris"],
+        serde_json::json!(["https://app.example/new"])
+    );
+    // Validation applies to updates too.
+    let bad = env.run(
+        &[
+            "client",
+            "update",
+            &id,
+            "--redirect-uri",
+            "http://insecure.example/cb",
+        ],
+        "",
+    );
+    assert!(!bad.status.success());
+
+    let rotated = json_out(&env.run(&["client", "rotate-secret", &id, "--json"], ""));
+    let new_secret = rotated["client_secret"].as_str().unwrap();
+    assert_ne!(new_secret, old_secret);
+    assert!(!contains(&env.db_bytes(), new_secret), "stored only hashed");
+    let shown = json_out(&env.run(&["client", "show", &id, "--json"], ""));
+    assert!(shown.get("client_secret").is_none());
+
+    assert!(env.run(&["client", "delete", &id], "").status.success());
+    assert!(!env.run(&["client", "show", &id], "").status.success());
+}
+
+#[test]
+fn signing_keys_are_listed_and_rotated() {
+    let env = Env::new();
+    let keys = json_out(&env.run(&["keys", "list", "--json"], ""));
+    assert_eq!(keys.as_array().unwrap().len(), 2);
+    let rotated = json_out(&env.run(&["keys", "rotate", "--alg", "ES256", "--json"], ""));
+    let kid = rotated["kid"].as_str().unwrap();
+    let keys = json_out(&env.run(&["keys", "list", "--json"], ""));
+    let keys = keys.as_array().unwrap();
+    assert_eq!(keys.len(), 3, "the old ES256 key stays published");
+    let signing: Vec<&serde_json::Value> = keys
+        .iter()
+        .filter(|k| k["alg"] == "ES256" && k["signing"] == true)
+        .collect();
+    assert_eq!(signing.len(), 1);
+    assert_eq!(signing[0]["kid"], kid);
+    assert!(
+        !env.run(&["keys", "rotate", "--alg", "HS256"], "")
+            .status
+            .success()
+    );
+}

@@ -359,3 +359,27 @@ pub(crate) async fn revoke_grant_in(
         .await?
         .rows_affected)
 }
+
+/// Ends everything a user holds: sessions deleted, grants revoked (and with them every
+/// token derived from them), opaque access tokens deleted.
+pub(crate) async fn end_user_access(
+    db: &impl sea_orm::ConnectionTrait,
+    user_id: &str,
+    now: i64,
+) -> StoreResult<()> {
+    crate::entity::session::Entity::delete_many()
+        .filter(crate::entity::session::Column::UserId.eq(user_id))
+        .exec(db)
+        .await?;
+    grant::Entity::update_many()
+        .col_expr(grant::Column::RevokedAt, Expr::value(now))
+        .filter(grant::Column::UserId.eq(user_id))
+        .filter(grant::Column::RevokedAt.is_null())
+        .exec(db)
+        .await?;
+    crate::entity::access_token::Entity::delete_many()
+        .filter(crate::entity::access_token::Column::Sub.eq(user_id))
+        .exec(db)
+        .await?;
+    Ok(())
+}

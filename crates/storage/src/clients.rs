@@ -110,3 +110,100 @@ impl Store {
             .rows_affected)
     }
 }
+
+impl Store {
+    /// Replaces a client's metadata (not its id, secret or creation time).
+    pub async fn update_client(
+        &self,
+        client_id: &str,
+        new: &NewClient,
+        now: i64,
+    ) -> StoreResult<Option<Client>> {
+        use sea_orm::{ColumnTrait, QueryFilter};
+        let result = client::Entity::update_many()
+            .col_expr(
+                client::Column::Name,
+                sea_orm::sea_query::Expr::value(new.name.clone()),
+            )
+            .col_expr(
+                client::Column::RedirectUris,
+                sea_orm::sea_query::Expr::value(json_list(&new.redirect_uris)),
+            )
+            .col_expr(
+                client::Column::PostLogoutRedirectUris,
+                sea_orm::sea_query::Expr::value(json_list(&new.post_logout_redirect_uris)),
+            )
+            .col_expr(
+                client::Column::GrantTypes,
+                sea_orm::sea_query::Expr::value(json_list(&new.grant_types)),
+            )
+            .col_expr(
+                client::Column::Scopes,
+                sea_orm::sea_query::Expr::value(new.scopes.to_string()),
+            )
+            .col_expr(
+                client::Column::UpdatedAt,
+                sea_orm::sea_query::Expr::value(now),
+            )
+            .filter(client::Column::ClientId.eq(client_id))
+            .exec(&self.db)
+            .await?;
+        if result.rows_affected == 0 {
+            return Ok(None);
+        }
+        self.find_client(client_id).await
+    }
+
+    /// Replaces a confidential client's secret hash; the old secret stops working at once.
+    pub async fn set_client_secret(
+        &self,
+        client_id: &str,
+        secret_hash: &str,
+        now: i64,
+    ) -> StoreResult<bool> {
+        use sea_orm::{ColumnTrait, QueryFilter};
+        Ok(client::Entity::update_many()
+            .col_expr(
+                client::Column::SecretHash,
+                sea_orm::sea_query::Expr::value(secret_hash.to_owned()),
+            )
+            .col_expr(
+                client::Column::UpdatedAt,
+                sea_orm::sea_query::Expr::value(now),
+            )
+            .filter(client::Column::ClientId.eq(client_id))
+            .filter(client::Column::SecretHash.is_not_null())
+            .exec(&self.db)
+            .await?
+            .rows_affected
+            == 1)
+    }
+
+    /// Deletes a client and revokes every grant it holds.
+    pub async fn delete_client(&self, client_id: &str, now: i64) -> StoreResult<bool> {
+        use sea_orm::{ColumnTrait, QueryFilter, TransactionTrait};
+        let txn = self.db.begin().await?;
+        let found = client::Entity::delete_by_id(client_id.to_owned())
+            .exec(&txn)
+            .await?
+            .rows_affected
+            == 1;
+        if found {
+            crate::entity::grant::Entity::update_many()
+                .col_expr(
+                    crate::entity::grant::Column::RevokedAt,
+                    sea_orm::sea_query::Expr::value(now),
+                )
+                .filter(crate::entity::grant::Column::ClientId.eq(client_id))
+                .filter(crate::entity::grant::Column::RevokedAt.is_null())
+                .exec(&txn)
+                .await?;
+            crate::entity::access_token::Entity::delete_many()
+                .filter(crate::entity::access_token::Column::ClientId.eq(client_id))
+                .exec(&txn)
+                .await?;
+        }
+        txn.commit().await?;
+        Ok(found)
+    }
+}

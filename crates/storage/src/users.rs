@@ -81,3 +81,88 @@ impl Store {
             .collect())
     }
 }
+
+impl Store {
+    pub async fn find_user_by_username(&self, username: &str) -> StoreResult<Option<User>> {
+        Ok(self.find_user_credentials(username).await?.map(|(u, _)| u))
+    }
+
+    /// Disables or enables an account. Disabling also ends its sessions and revokes its
+    /// grants, so nothing issued before keeps working.
+    pub async fn set_user_disabled(&self, id: &str, disabled: bool, now: i64) -> StoreResult<bool> {
+        use sea_orm::TransactionTrait;
+        let txn = self.db.begin().await?;
+        let found = user::Entity::update_many()
+            .col_expr(
+                user::Column::Disabled,
+                sea_orm::sea_query::Expr::value(disabled),
+            )
+            .col_expr(
+                user::Column::UpdatedAt,
+                sea_orm::sea_query::Expr::value(now),
+            )
+            .filter(user::Column::Id.eq(id))
+            .exec(&txn)
+            .await?
+            .rows_affected
+            == 1;
+        if found && disabled {
+            crate::authorization::end_user_access(&txn, id, now).await?;
+        }
+        txn.commit().await?;
+        Ok(found)
+    }
+
+    /// Replaces a password hash; the user's sessions end (a password change logs out).
+    pub async fn set_user_password(
+        &self,
+        id: &str,
+        password_hash: &str,
+        now: i64,
+    ) -> StoreResult<bool> {
+        use sea_orm::TransactionTrait;
+        let txn = self.db.begin().await?;
+        let found = user::Entity::update_many()
+            .col_expr(
+                user::Column::PasswordHash,
+                sea_orm::sea_query::Expr::value(password_hash.to_owned()),
+            )
+            .col_expr(
+                user::Column::UpdatedAt,
+                sea_orm::sea_query::Expr::value(now),
+            )
+            .filter(user::Column::Id.eq(id))
+            .exec(&txn)
+            .await?
+            .rows_affected
+            == 1;
+        if found {
+            crate::entity::session::Entity::delete_many()
+                .filter(crate::entity::session::Column::UserId.eq(id))
+                .exec(&txn)
+                .await?;
+        }
+        txn.commit().await?;
+        Ok(found)
+    }
+
+    /// Deletes an account, its sessions and consents, and revokes its grants.
+    pub async fn delete_user(&self, id: &str, now: i64) -> StoreResult<bool> {
+        use sea_orm::TransactionTrait;
+        let txn = self.db.begin().await?;
+        let found = user::Entity::delete_by_id(id.to_owned())
+            .exec(&txn)
+            .await?
+            .rows_affected
+            == 1;
+        if found {
+            crate::authorization::end_user_access(&txn, id, now).await?;
+            crate::entity::consent::Entity::delete_many()
+                .filter(crate::entity::consent::Column::UserId.eq(id))
+                .exec(&txn)
+                .await?;
+        }
+        txn.commit().await?;
+        Ok(found)
+    }
+}
