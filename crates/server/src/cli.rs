@@ -145,17 +145,31 @@ pub enum UserCommand {
         json: bool,
     },
     /// Disable an account: its sessions end and its grants are revoked.
-    Disable { username: String },
+    Disable {
+        username: String,
+        #[arg(long)]
+        json: bool,
+    },
     /// Enable a disabled account.
-    Enable { username: String },
+    Enable {
+        username: String,
+        #[arg(long)]
+        json: bool,
+    },
     /// Set a new password, read from standard input; the user's sessions end.
     SetPassword {
         username: String,
         #[arg(long, required = true)]
         password_stdin: bool,
+        #[arg(long)]
+        json: bool,
     },
     /// Delete an account, its sessions and consents, and revoke its grants.
-    Delete { username: String },
+    Delete {
+        username: String,
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -182,7 +196,11 @@ pub enum ClientCommand {
         json: bool,
     },
     /// Delete a client and revoke every grant it holds.
-    Delete { client_id: String },
+    Delete {
+        client_id: String,
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -370,34 +388,42 @@ pub async fn run_user(store: &Store, cmd: UserCommand, now: i64) -> Result<(), C
             );
             print(json, user_json(&u), human)
         }
-        UserCommand::Disable { username } => {
+        UserCommand::Disable { username, json } => {
             let u = user_named(store, &username).await?;
             store.set_user_disabled(&u.id, true, now).await?;
             print(
-                false,
-                json!(null),
+                json,
+                json!({"username": username, "disabled": true}),
                 format!("disabled user {username}; its sessions and grants are revoked\n"),
             )
         }
-        UserCommand::Enable { username } => {
+        UserCommand::Enable { username, json } => {
             let u = user_named(store, &username).await?;
             store.set_user_disabled(&u.id, false, now).await?;
-            print(false, json!(null), format!("enabled user {username}\n"))
+            print(
+                json,
+                json!({"username": username, "disabled": false}),
+                format!("enabled user {username}\n"),
+            )
         }
-        UserCommand::SetPassword { username, .. } => {
+        UserCommand::SetPassword { username, json, .. } => {
             let u = user_named(store, &username).await?;
             let hash = read_password_hash().await?;
             store.set_user_password(&u.id, &hash, now).await?;
             print(
-                false,
-                json!(null),
+                json,
+                json!({"username": username, "password_changed": true}),
                 format!("set a new password for {username}; its sessions ended\n"),
             )
         }
-        UserCommand::Delete { username } => {
+        UserCommand::Delete { username, json } => {
             let u = user_named(store, &username).await?;
             store.delete_user(&u.id, now).await?;
-            print(false, json!(null), format!("deleted user {username}\n"))
+            print(
+                json,
+                json!({"username": username, "deleted": true}),
+                format!("deleted user {username}\n"),
+            )
         }
         UserCommand::List { json } => {
             let users = store.list_users().await?;
@@ -654,13 +680,13 @@ pub async fn run_client(store: &Store, cmd: ClientCommand, now: i64) -> Result<(
                 ),
             )
         }
-        ClientCommand::Delete { client_id } => {
+        ClientCommand::Delete { client_id, json } => {
             if !store.delete_client(&client_id, now).await? {
                 return Err(CliError::Usage(format!("no client {client_id:?}")));
             }
             print(
-                false,
-                json!(null),
+                json,
+                json!({"client_id": client_id, "deleted": true}),
                 format!("deleted client {client_id}; its grants are revoked\n"),
             )
         }

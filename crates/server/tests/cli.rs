@@ -347,7 +347,8 @@ fn users_are_administered_from_the_command_line() {
     );
     assert_ne!(before, env.db_bytes());
     assert!(!contains(&env.db_bytes(), "second password"));
-    assert!(env.run(&["user", "delete", "bob"], "").status.success());
+    let deleted = json_out(&env.run(&["user", "delete", "bob", "--json"], ""));
+    assert_eq!(deleted["deleted"], true);
     let gone = env.run(&["user", "show", "bob"], "");
     assert!(!gone.status.success());
     assert_eq!(stderr(&gone).trim_end().lines().count(), 1);
