@@ -18,6 +18,7 @@ mod m0005_device_codes;
 mod m0006_client_keys;
 mod m0007_opaque_access_tokens;
 mod m0008_client_jwks_uri;
+mod m0009_client_registration;
 
 pub struct Migrator;
 
@@ -33,6 +34,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0006_client_keys::Migration),
             Box::new(m0007_opaque_access_tokens::Migration),
             Box::new(m0008_client_jwks_uri::Migration),
+            Box::new(m0009_client_registration::Migration),
         ]
     }
 }

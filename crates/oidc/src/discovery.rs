@@ -34,6 +34,7 @@ pub fn document(state: &Oidc) -> Value {
         "jwks_uri": i.url(JWKS_PATH),
         "end_session_endpoint": i.url("/logout"),
         "device_authorization_endpoint": i.url("/device_authorization"),
+        "registration_endpoint": i.url("/register"),
         "revocation_endpoint": i.url("/revoke"),
         "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "private_key_jwt", "none"],
         "revocation_endpoint_auth_signing_alg_values_supported": ASSERTION_ALGS,

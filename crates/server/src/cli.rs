@@ -49,6 +49,9 @@ pub struct Cli {
     /// Refresh token absolute lifetime in seconds (default 7776000, 90 days).
     #[arg(long, global = true, env = "GATEHOUSE_REFRESH_TOKEN_ABSOLUTE_TTL")]
     pub refresh_token_absolute_ttl: Option<i64>,
+    /// Let anyone register clients at /register without an initial access token.
+    #[arg(long, global = true, env = "GATEHOUSE_OPEN_REGISTRATION")]
+    pub open_registration: Option<bool>,
     /// A reverse proxy whose X-Forwarded-For names the client (repeat, or comma-separate).
     #[arg(
         long = "trusted-proxy",
@@ -78,6 +81,7 @@ impl Cli {
             session_ttl: self.session_ttl,
             refresh_token_idle_ttl: self.refresh_token_idle_ttl,
             refresh_token_absolute_ttl: self.refresh_token_absolute_ttl,
+            open_registration: self.open_registration,
             trusted_proxies: (!self.trusted_proxies.is_empty())
                 .then(|| self.trusted_proxies.clone()),
         }))
@@ -99,6 +103,24 @@ pub enum Command {
     /// List or rotate signing keys.
     #[command(subcommand)]
     Keys(KeysCommand),
+    /// Initial access tokens for dynamic client registration (RFC 7591).
+    #[command(subcommand)]
+    RegistrationToken(RegistrationTokenCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RegistrationTokenCommand {
+    /// Create a token that lets a developer register clients at /register; shown once.
+    Create {
+        /// Lifetime in seconds (default 86400, one day).
+        #[arg(long, default_value_t = 86_400)]
+        ttl: i64,
+        /// How many registrations it allows (default: unlimited within its lifetime).
+        #[arg(long)]
+        uses: Option<i64>,
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -542,6 +564,33 @@ pub fn run_keys(dir: &std::path::Path, cmd: KeysCommand, now: i64) -> Result<(),
                 format!(
                     "new {} key {kid}; it signs from the next start, and older keys stay published\n",
                     alg.as_str()
+                ),
+            )
+        }
+    }
+}
+
+pub async fn run_registration_token(
+    store: &Store,
+    cmd: RegistrationTokenCommand,
+    now: i64,
+) -> Result<(), CliError> {
+    match cmd {
+        RegistrationTokenCommand::Create { ttl, uses, json } => {
+            if !(1..=31_536_000).contains(&ttl) || uses.is_some_and(|u| u < 1) {
+                return Err(CliError::Usage(
+                    "--ttl must be 1 to 31536000 seconds and --uses at least 1".into(),
+                ));
+            }
+            let token = secret::new_secret();
+            store
+                .create_registration_token(&secret::hash_secret(&token), uses, now, now + ttl)
+                .await?;
+            print(
+                json,
+                json!({"registration_token": token, "expires_at": now + ttl, "uses": uses}),
+                format!(
+                    "registration token: {token}\n\nSend it as \"Authorization: Bearer ...\" to POST /register. Shown only this once.\n"
                 ),
             )
         }

@@ -27,6 +27,8 @@ pub struct RawConfig {
     pub refresh_token_absolute_ttl: Option<i64>,
     /// Reverse proxies whose `X-Forwarded-For` header names the client address.
     pub trusted_proxies: Option<Vec<String>>,
+    /// Lets anyone register a client at /register without an initial access token.
+    pub open_registration: Option<bool>,
 }
 
 impl RawConfig {
@@ -54,6 +56,7 @@ impl RawConfig {
                 .refresh_token_absolute_ttl
                 .or(self.refresh_token_absolute_ttl),
             trusted_proxies: other.trusted_proxies.or(self.trusted_proxies),
+            open_registration: other.open_registration.or(self.open_registration),
         }
     }
 }
@@ -88,6 +91,7 @@ pub struct Config {
     pub refresh_token_idle_ttl: i64,
     pub refresh_token_absolute_ttl: i64,
     pub trusted_proxies: Vec<IpAddr>,
+    pub open_registration: bool,
 }
 
 fn is_loopback(url: &Url) -> bool {
@@ -147,6 +151,7 @@ impl Config {
         }
         Ok(Self {
             trusted_proxies,
+            open_registration: raw.open_registration.unwrap_or(false),
             issuer: issuer.as_str().trim_end_matches('/').to_owned(),
             listen,
             database_url,

@@ -102,6 +102,10 @@ impl App {
             .merge(gatehouse_oidc::routes(oidc.clone()))
             .merge(gatehouse_authorize::routes(authorize))
             .merge(gatehouse_token::routes(TokenState { oidc: oidc.clone() }))
+            .merge(gatehouse_admin::routes(gatehouse_admin::AdminState {
+                oidc: oidc.clone(),
+                open_registration: config.open_registration,
+            }))
             .merge(health_routes(store.clone()))
             .fallback(not_found)
             .layer(DefaultBodyLimit::max(MAX_BODY));

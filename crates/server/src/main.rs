@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use clap::Parser;
 use gatehouse_core::{Clock, SystemClock};
-use gatehouse_server::cli::{Cli, Command, run_client, run_keys, run_user};
+use gatehouse_server::cli::{Cli, Command, run_client, run_keys, run_registration_token, run_user};
 use gatehouse_server::{App, Config, StartError, open_store};
 use tracing_subscriber::EnvFilter;
 
@@ -50,6 +50,12 @@ async fn main() -> ExitCode {
         Command::Keys(cmd) => {
             run_keys(&config.keys_dir, cmd, now).map_or_else(fail, |()| ExitCode::SUCCESS)
         }
+        Command::RegistrationToken(cmd) => match open_store(&config).await {
+            Ok(store) => run_registration_token(&store, cmd, now)
+                .await
+                .map_or_else(fail, |()| ExitCode::SUCCESS),
+            Err(e) => fail(e),
+        },
         Command::Client(cmd) => match open_store(&config).await {
             Ok(store) => run_client(&store, cmd, now)
                 .await

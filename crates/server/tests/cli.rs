@@ -436,3 +436,29 @@ fn signing_keys_are_listed_and_rotated() {
             .success()
     );
 }
+
+#[test]
+fn registration_tokens_are_created_once_and_stored_hashed() {
+    let env = Env::new();
+    let t = json_out(&env.run(
+        &[
+            "registration-token",
+            "create",
+            "--ttl",
+            "600",
+            "--uses",
+            "3",
+            "--json",
+        ],
+        "",
+    ));
+    let token = t["registration_token"].as_str().unwrap();
+    assert!(token.len() >= 43);
+    assert_eq!(t["uses"], 3);
+    assert!(!contains(&env.db_bytes(), token));
+    assert!(
+        !env.run(&["registration-token", "create", "--uses", "0"], "")
+            .status
+            .success()
+    );
+}

@@ -50,6 +50,7 @@ impl Store {
             application_type: Set(new.application_type.to_string()),
             jwks: Set(new.jwks.clone()),
             jwks_uri: Set(new.jwks_uri.clone()),
+            registration_token_hash: Set(None),
             access_token_format: Set(new.access_token_format.to_string()),
             created_at: Set(now),
             updated_at: Set(now),
@@ -205,5 +206,84 @@ impl Store {
         }
         txn.commit().await?;
         Ok(found)
+    }
+}
+
+impl Store {
+    /// Stores an initial access token for registration (RFC 7591 §3), by its hash.
+    pub async fn create_registration_token(
+        &self,
+        token_hash: &str,
+        uses: Option<i64>,
+        now: i64,
+        expires_at: i64,
+    ) -> StoreResult<()> {
+        use crate::entity::registration_token;
+        registration_token::ActiveModel {
+            token_hash: sea_orm::Set(token_hash.to_owned()),
+            uses_left: sea_orm::Set(uses),
+            created_at: sea_orm::Set(now),
+            expires_at: sea_orm::Set(expires_at),
+        }
+        .insert(&self.db)
+        .await?;
+        Ok(())
+    }
+
+    /// Spends one use of an initial access token; false if it is unknown, expired or used up.
+    pub async fn use_registration_token(&self, token_hash: &str, now: i64) -> StoreResult<bool> {
+        use crate::entity::registration_token;
+        use sea_orm::sea_query::{Expr, ExprTrait};
+        use sea_orm::{ColumnTrait, Condition, QueryFilter};
+        // One conditional statement: racing registrations cannot overspend a token.
+        let spent = registration_token::Entity::update_many()
+            .col_expr(
+                registration_token::Column::UsesLeft,
+                Expr::col(registration_token::Column::UsesLeft).sub(1),
+            )
+            .filter(registration_token::Column::TokenHash.eq(token_hash))
+            .filter(registration_token::Column::ExpiresAt.gt(now))
+            .filter(
+                Condition::any()
+                    .add(registration_token::Column::UsesLeft.is_null())
+                    .add(registration_token::Column::UsesLeft.gt(0)),
+            )
+            .exec(&self.db)
+            .await?
+            .rows_affected;
+        Ok(spent == 1)
+    }
+
+    /// Sets (or clears) a client's registration access token hash (RFC 7592).
+    pub async fn set_registration_access_token(
+        &self,
+        client_id: &str,
+        token_hash: Option<&str>,
+    ) -> StoreResult<()> {
+        use sea_orm::{ColumnTrait, QueryFilter};
+        client::Entity::update_many()
+            .col_expr(
+                client::Column::RegistrationTokenHash,
+                sea_orm::sea_query::Expr::value(token_hash.map(str::to_owned)),
+            )
+            .filter(client::Column::ClientId.eq(client_id))
+            .exec(&self.db)
+            .await?;
+        Ok(())
+    }
+
+    /// The client whose registration access token hashes to `token_hash`, if it is `client_id`.
+    pub async fn client_for_registration_token(
+        &self,
+        client_id: &str,
+        token_hash: &str,
+    ) -> StoreResult<Option<Client>> {
+        use sea_orm::{ColumnTrait, QueryFilter};
+        client::Entity::find_by_id(client_id.to_owned())
+            .filter(client::Column::RegistrationTokenHash.eq(token_hash))
+            .one(&self.db)
+            .await?
+            .map(to_domain)
+            .transpose()
     }
 }

@@ -28,6 +28,7 @@ pub mod client {
         pub jwks: Option<String>,
         pub access_token_format: String,
         pub jwks_uri: Option<String>,
+        pub registration_token_hash: Option<String>,
     }
     no_relations!();
 }
@@ -232,6 +233,20 @@ pub mod access_token {
         pub sub: String,
         pub scopes: String,
         pub auth_time: Option<i64>,
+        pub created_at: i64,
+        pub expires_at: i64,
+    }
+    no_relations!();
+}
+
+pub mod registration_token {
+    use sea_orm::entity::prelude::*;
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "registration_tokens")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub token_hash: String,
+        pub uses_left: Option<i64>,
         pub created_at: i64,
         pub expires_at: i64,
     }

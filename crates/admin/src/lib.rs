@@ -1,0 +1,31 @@
+//! Administration. Today: dynamic client registration (RFC 7591) and its management
+//! protocol (RFC 7592). The admin API, console, roles and audit log are to come.
+
+// Handlers return early with a finished `Response` as the error; boxing it would only add
+// noise on a path taken once per refused request.
+#![allow(clippy::result_large_err)]
+
+mod registration;
+
+use axum::Router;
+use axum::routing::{get, post};
+use gatehouse_oidc::Oidc;
+
+#[derive(Clone)]
+pub struct AdminState {
+    pub oidc: Oidc,
+    /// Anyone may register a client without an initial access token.
+    pub open_registration: bool,
+}
+
+pub fn routes(state: AdminState) -> Router {
+    Router::new()
+        .route("/register", post(registration::register))
+        .route(
+            "/register/{client_id}",
+            get(registration::read)
+                .put(registration::update)
+                .delete(registration::delete),
+        )
+        .with_state(state)
+}

@@ -1,0 +1,412 @@
+//! Dynamic client registration (RFC 7591) and management (RFC 7592).
+//!
+//! Registration needs an initial access token (`gatehouse registration-token create`)
+//! unless the configuration opens it. The metadata is validated like any other
+//! registration (redirect URIs exact and https or loopback, no fragments; grant and
+//! response types supported and consistent; one key source for `private_key_jwt`), and
+//! errors are `invalid_redirect_uri` or `invalid_client_metadata` with 400 (§3.2.2).
+//! Each registered client gets a registration access token, stored hashed, for reading,
+//! replacing and deleting its registration.
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use gatehouse_core::client::ClientMetadataError;
+use gatehouse_core::{
+    AccessTokenFormat, ApplicationType, Client, ClientAuthMethod, GrantType, NewClient, Scopes,
+    secret,
+};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use crate::AdminState;
+
+/// Client metadata as RFC 7591 §2 names it. Unknown members are ignored (§2).
+#[derive(Debug, Default, Deserialize)]
+pub struct Metadata {
+    client_id: Option<String>,
+    redirect_uris: Option<Vec<String>>,
+    post_logout_redirect_uris: Option<Vec<String>>,
+    grant_types: Option<Vec<String>>,
+    response_types: Option<Vec<String>>,
+    token_endpoint_auth_method: Option<String>,
+    application_type: Option<String>,
+    client_name: Option<String>,
+    scope: Option<String>,
+    jwks: Option<Value>,
+    jwks_uri: Option<String>,
+}
+
+fn error(status: StatusCode, code: &str, description: &str) -> Response {
+    let mut res = (
+        status,
+        Json(json!({"error": code, "error_description": gatehouse_core::error_description(description)})),
+    )
+        .into_response();
+    res.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    res
+}
+
+fn metadata_error(description: &str) -> Response {
+    error(
+        StatusCode::BAD_REQUEST,
+        "invalid_client_metadata",
+        description,
+    )
+}
+
+fn unauthorized() -> Response {
+    let mut res = error(
+        StatusCode::UNAUTHORIZED,
+        "invalid_token",
+        "a valid access token is required",
+    );
+    res.headers_mut().insert(
+        header::WWW_AUTHENTICATE,
+        HeaderValue::from_static("Bearer realm=\"gatehouse\", error=\"invalid_token\""),
+    );
+    res
+}
+
+fn bearer(headers: &HeaderMap) -> Option<String> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    (scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty())
+        .then(|| token.trim().to_owned())
+}
+
+fn parse_body(headers: &HeaderMap, body: &[u8]) -> Result<Metadata, Response> {
+    let json_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|v| v.trim().eq_ignore_ascii_case("application/json"));
+    if !json_type {
+        return Err(metadata_error("the body must be application/json"));
+    }
+    serde_json::from_slice(body).map_err(|e| metadata_error(&format!("malformed metadata: {e}")))
+}
+
+/// Turns RFC 7591 metadata into a validated registration.
+fn to_new_client(m: &Metadata) -> Result<NewClient, Response> {
+    let mut grant_types = Vec::new();
+    for g in m
+        .grant_types
+        .clone()
+        .unwrap_or_else(|| vec!["authorization_code".into()])
+    {
+        let g: GrantType = g
+            .parse()
+            .map_err(|_| metadata_error(&format!("unsupported grant type {g}")))?;
+        if !grant_types.contains(&g) {
+            grant_types.push(g);
+        }
+    }
+    // §2.1: response_types and grant_types must agree; only "code" exists here.
+    let response_types = m.response_types.clone().unwrap_or_else(|| {
+        if grant_types.contains(&GrantType::AuthorizationCode) {
+            vec!["code".into()]
+        } else {
+            vec![]
+        }
+    });
+    if response_types.iter().any(|r| r != "code") {
+        return Err(metadata_error("only the code response type is supported"));
+    }
+    if response_types.is_empty() == grant_types.contains(&GrantType::AuthorizationCode) {
+        return Err(metadata_error(
+            "response_types [\"code\"] and the authorization_code grant go together",
+        ));
+    }
+    let auth_method: ClientAuthMethod = m
+        .token_endpoint_auth_method
+        .as_deref()
+        .unwrap_or("client_secret_basic")
+        .parse()
+        .map_err(|e: String| metadata_error(&e))?;
+    let application_type: ApplicationType = m
+        .application_type
+        .as_deref()
+        .unwrap_or("web")
+        .parse()
+        .map_err(|e: String| metadata_error(&e))?;
+    let scopes = Scopes::parse(m.scope.as_deref().unwrap_or(""))
+        .map_err(|e| metadata_error(&e.to_string()))?;
+    let name = m
+        .client_name
+        .clone()
+        .filter(|n| !n.trim().is_empty())
+        .unwrap_or_else(|| "Unnamed client".into());
+    if name.len() > 200 {
+        return Err(metadata_error("client_name is longer than 200 bytes"));
+    }
+    let new = NewClient {
+        name,
+        redirect_uris: m.redirect_uris.clone().unwrap_or_default(),
+        post_logout_redirect_uris: m.post_logout_redirect_uris.clone().unwrap_or_default(),
+        grant_types,
+        scopes,
+        auth_method,
+        application_type,
+        jwks: m.jwks.as_ref().map(Value::to_string),
+        jwks_uri: m.jwks_uri.clone(),
+        access_token_format: AccessTokenFormat::Jwt,
+    };
+    new.validate().map_err(|e| match e {
+        ClientMetadataError::RedirectUri { .. }
+        | ClientMetadataError::PostLogoutRedirectUri { .. }
+        | ClientMetadataError::MissingRedirectUri => error(
+            StatusCode::BAD_REQUEST,
+            "invalid_redirect_uri",
+            &e.to_string(),
+        ),
+        other => metadata_error(&other.to_string()),
+    })?;
+    Ok(new)
+}
+
+fn describe(state: &AdminState, c: &Client) -> serde_json::Map<String, Value> {
+    let mut out = serde_json::Map::new();
+    out.insert("client_id".into(), json!(c.client_id));
+    out.insert("client_id_issued_at".into(), json!(c.created_at));
+    out.insert("client_name".into(), json!(c.name));
+    out.insert("redirect_uris".into(), json!(c.redirect_uris));
+    out.insert(
+        "post_logout_redirect_uris".into(),
+        json!(c.post_logout_redirect_uris),
+    );
+    out.insert("grant_types".into(), json!(c.grant_types));
+    let response_types: Vec<&str> = if c.allows_grant(GrantType::AuthorizationCode) {
+        vec!["code"]
+    } else {
+        vec![]
+    };
+    out.insert("response_types".into(), json!(response_types));
+    out.insert("token_endpoint_auth_method".into(), json!(c.auth_method));
+    out.insert("application_type".into(), json!(c.application_type));
+    out.insert("scope".into(), json!(c.scopes.to_string()));
+    if let Some(j) = c
+        .jwks
+        .as_deref()
+        .and_then(|j| serde_json::from_str::<Value>(j).ok())
+    {
+        out.insert("jwks".into(), j);
+    }
+    if let Some(u) = &c.jwks_uri {
+        out.insert("jwks_uri".into(), json!(u));
+    }
+    out.insert(
+        "registration_client_uri".into(),
+        json!(state.oidc.issuer.url(&format!("/register/{}", c.client_id))),
+    );
+    out
+}
+
+fn json_response(status: StatusCode, value: Value) -> Response {
+    let mut res = (status, Json(value)).into_response();
+    res.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    res
+}
+
+/// `POST /register` (RFC 7591 §3).
+pub async fn register(
+    State(state): State<AdminState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let store = &state.oidc.store;
+    let now = state.oidc.now();
+    if !state.open_registration {
+        let Some(token) = bearer(&headers) else {
+            return unauthorized();
+        };
+        match store
+            .use_registration_token(&secret::hash_secret(&token), now)
+            .await
+        {
+            Ok(true) => {}
+            Ok(false) => return unauthorized(),
+            Err(e) => {
+                tracing::error!(error = %e, "registration: storage failed");
+                return error(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "temporarily_unavailable",
+                    "try again later",
+                );
+            }
+        }
+    }
+    let metadata = match parse_body(&headers, &body) {
+        Ok(m) => m,
+        Err(res) => return res,
+    };
+    let new = match to_new_client(&metadata) {
+        Ok(n) => n,
+        Err(res) => return res,
+    };
+    let client_id = secret::random_token(16);
+    let client_secret = matches!(
+        new.auth_method,
+        ClientAuthMethod::ClientSecretBasic | ClientAuthMethod::ClientSecretPost
+    )
+    .then(secret::new_secret);
+    let registration_token = secret::new_secret();
+    let created = async {
+        let c = store
+            .create_client(
+                &client_id,
+                client_secret.as_deref().map(secret::hash_secret),
+                &new,
+                now,
+            )
+            .await?;
+        store
+            .set_registration_access_token(
+                &client_id,
+                Some(&secret::hash_secret(&registration_token)),
+            )
+            .await?;
+        Ok::<_, gatehouse_storage::StoreError>(c)
+    }
+    .await;
+    let client = match created {
+        Ok(c) => c,
+        Err(e) => {
+            tracing::error!(error = %e, "registration: storage failed");
+            return error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "temporarily_unavailable",
+                "try again later",
+            );
+        }
+    };
+    tracing::info!(client = %client.client_id, "client registered");
+    let mut out = describe(&state, &client);
+    if let Some(s) = client_secret {
+        out.insert("client_secret".into(), json!(s));
+        out.insert("client_secret_expires_at".into(), json!(0));
+    }
+    out.insert(
+        "registration_access_token".into(),
+        json!(registration_token),
+    );
+    json_response(StatusCode::CREATED, Value::Object(out))
+}
+
+/// The client named in the path, if the request's bearer token is its registration
+/// access token (RFC 7592 §2); anything else is 401, so ids cannot be probed.
+async fn authorized(
+    state: &AdminState,
+    headers: &HeaderMap,
+    client_id: &str,
+) -> Result<Client, Response> {
+    let token = bearer(headers).ok_or_else(unauthorized)?;
+    if client_id.len() > 255 || !secret::is_vschar(client_id) {
+        return Err(unauthorized());
+    }
+    match state
+        .oidc
+        .store
+        .client_for_registration_token(client_id, &secret::hash_secret(&token))
+        .await
+    {
+        Ok(Some(c)) => Ok(c),
+        Ok(None) => Err(unauthorized()),
+        Err(e) => {
+            tracing::error!(error = %e, "registration management: storage failed");
+            Err(error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "temporarily_unavailable",
+                "try again later",
+            ))
+        }
+    }
+}
+
+/// `GET /register/{client_id}` (RFC 7592 §2.1).
+pub async fn read(
+    State(state): State<AdminState>,
+    Path(client_id): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    match authorized(&state, &headers, &client_id).await {
+        Ok(c) => json_response(StatusCode::OK, Value::Object(describe(&state, &c))),
+        Err(res) => res,
+    }
+}
+
+/// `PUT /register/{client_id}` (RFC 7592 §2.2): the body replaces the metadata. How the
+/// client authenticates cannot change this way.
+pub async fn update(
+    State(state): State<AdminState>,
+    Path(client_id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let current = match authorized(&state, &headers, &client_id).await {
+        Ok(c) => c,
+        Err(res) => return res,
+    };
+    let metadata = match parse_body(&headers, &body) {
+        Ok(m) => m,
+        Err(res) => return res,
+    };
+    if metadata.client_id.as_deref() != Some(client_id.as_str()) {
+        return metadata_error("the body's client_id must name this client");
+    }
+    let new = match to_new_client(&metadata) {
+        Ok(n) => n,
+        Err(res) => return res,
+    };
+    if new.auth_method != current.auth_method || new.application_type != current.application_type {
+        return metadata_error("token_endpoint_auth_method and application_type cannot change");
+    }
+    match state
+        .oidc
+        .store
+        .update_client(&client_id, &new, state.oidc.now())
+        .await
+    {
+        Ok(Some(c)) => json_response(StatusCode::OK, Value::Object(describe(&state, &c))),
+        Ok(None) => unauthorized(),
+        Err(e) => {
+            tracing::error!(error = %e, "registration update: storage failed");
+            error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "temporarily_unavailable",
+                "try again later",
+            )
+        }
+    }
+}
+
+/// `DELETE /register/{client_id}` (RFC 7592 §2.3): the client and its grants are gone.
+pub async fn delete(
+    State(state): State<AdminState>,
+    Path(client_id): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    if let Err(res) = authorized(&state, &headers, &client_id).await {
+        return res;
+    }
+    match state
+        .oidc
+        .store
+        .delete_client(&client_id, state.oidc.now())
+        .await
+    {
+        Ok(_) => StatusCode::NO_CONTENT.into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "registration delete: storage failed");
+            error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "temporarily_unavailable",
+                "try again later",
+            )
+        }
+    }
+}

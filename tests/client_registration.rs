@@ -1,0 +1,245 @@
+//! Dynamic client registration (RFC 7591) and its management protocol (RFC 7592).
+
+#![allow(clippy::unwrap_used)]
+
+use gatehouse_core::secret;
+use gatehouse_tests::*;
+use serde_json::{Value, json};
+
+async fn token(app: &TestApp, uses: Option<i64>, ttl: i64) -> String {
+    let t = secret::new_secret();
+    app.store
+        .create_registration_token(&secret::hash_secret(&t), uses, app.now(), app.now() + ttl)
+        .await
+        .unwrap();
+    t
+}
+
+async fn register(app: &TestApp, bearer: Option<&str>, body: &Value) -> (u16, Value) {
+    let mut req = app.http().post(app.url("/register")).json(body);
+    if let Some(b) = bearer {
+        req = req.bearer_auth(b);
+    }
+    let res = req.send().await.unwrap();
+    let status = res.status().as_u16();
+    (status, res.json().await.unwrap_or(Value::Null))
+}
+
+fn web_app() -> Value {
+    json!({
+        "client_name": "Registered App",
+        "redirect_uris": ["https://registered.example/cb"],
+        "scope": "api:read",
+    })
+}
+
+#[tokio::test]
+async fn a_registered_client_completes_a_code_flow() {
+    let app = TestApp::start().await;
+    app.create_user("alice").await;
+    let t = token(&app, None, 3600).await;
+    let (status, reg) = register(&app, Some(&t), &web_app()).await;
+    assert_eq!(status, 201, "{reg}");
+    assert_eq!(reg["grant_types"], json!(["authorization_code"]));
+    assert_eq!(reg["response_types"], json!(["code"]));
+    assert_eq!(reg["token_endpoint_auth_method"], "client_secret_basic");
+    assert_eq!(reg["client_secret_expires_at"], 0);
+    assert!(reg["registration_access_token"].is_string());
+    let client = TestClient {
+        id: reg["client_id"].as_str().unwrap().into(),
+        secret: Some(reg["client_secret"].as_str().unwrap().into()),
+        redirect_uri: "https://registered.example/cb".into(),
+    };
+    let tokens = sign_in(&app, &client, "alice", "openid api:read").await;
+    assert!(tokens["id_token"].is_string());
+    let doc = discovery(&app).await;
+    assert_eq!(doc["registration_endpoint"], app.url("/register"));
+}
+
+#[tokio::test]
+async fn initial_access_tokens_are_required_limited_and_expire() {
+    let app = TestApp::start().await;
+    let (status, _) = register(&app, None, &web_app()).await;
+    assert_eq!(status, 401);
+    let (status, _) = register(&app, Some("not-a-token"), &web_app()).await;
+    assert_eq!(status, 401);
+    let twice = token(&app, Some(2), 3600).await;
+    assert_eq!(register(&app, Some(&twice), &web_app()).await.0, 201);
+    assert_eq!(register(&app, Some(&twice), &web_app()).await.0, 201);
+    assert_eq!(
+        register(&app, Some(&twice), &web_app()).await.0,
+        401,
+        "used up"
+    );
+    let short = token(&app, None, 60).await;
+    app.clock.advance(61);
+    assert_eq!(
+        register(&app, Some(&short), &web_app()).await.0,
+        401,
+        "expired"
+    );
+
+    let open = TestApp::start_with(gatehouse_server::RawConfig {
+        open_registration: Some(true),
+        ..Default::default()
+    })
+    .await;
+    assert_eq!(
+        register(&open, None, &web_app()).await.0,
+        201,
+        "open registration needs no token"
+    );
+}
+
+#[tokio::test]
+async fn metadata_is_validated() {
+    let app = TestApp::start().await;
+    let t = token(&app, None, 3600).await;
+    for (body, error) in [
+        (json!({"client_name": "x"}), "invalid_redirect_uri"),
+        (
+            json!({"redirect_uris": ["http://insecure.example/cb"]}),
+            "invalid_redirect_uri",
+        ),
+        (
+            json!({"redirect_uris": ["https://a.example/cb#frag"]}),
+            "invalid_redirect_uri",
+        ),
+        (
+            json!({"redirect_uris": ["not a uri"]}),
+            "invalid_redirect_uri",
+        ),
+        (
+            json!({"redirect_uris": ["https://a.example/cb"], "response_types": ["token"]}),
+            "invalid_client_metadata",
+        ),
+        (
+            json!({"redirect_uris": ["https://a.example/cb"], "grant_types": ["password"]}),
+            "invalid_client_metadata",
+        ),
+        (
+            json!({"grant_types": ["client_credentials"], "response_types": ["code"]}),
+            "invalid_client_metadata",
+        ),
+        (
+            json!({"redirect_uris": ["https://a.example/cb"], "token_endpoint_auth_method": "client_secret_jwt"}),
+            "invalid_client_metadata",
+        ),
+        (
+            json!({"redirect_uris": ["https://a.example/cb"], "token_endpoint_auth_method": "private_key_jwt",
+                "jwks": {"keys": [{"kty": "EC", "crv": "P-256", "x": "a", "y": "b"}]}, "jwks_uri": "https://a.example/jwks"}),
+            "invalid_client_metadata",
+        ),
+        (
+            json!({"redirect_uris": ["https://a.example/cb"], "token_endpoint_auth_method": "private_key_jwt",
+                "jwks": {"keys": [{"kty": "oct", "k": "c2VjcmV0"}]}}),
+            "invalid_client_metadata",
+        ),
+    ] {
+        let (status, reply) = register(&app, Some(&t), &body).await;
+        assert_eq!(
+            (status, reply["error"].as_str()),
+            (400, Some(error)),
+            "{body}"
+        );
+    }
+    let res = app
+        .http()
+        .post(app.url("/register"))
+        .bearer_auth(&t)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("redirect_uris=https://a.example/cb")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 400);
+
+    // A public native client with a loopback redirect and the device grant is fine.
+    let (status, reg) = register(
+        &app,
+        Some(&t),
+        &json!({"application_type": "native", "token_endpoint_auth_method": "none",
+                "redirect_uris": ["http://127.0.0.1/cb"],
+                "grant_types": ["authorization_code", "urn:ietf:params:oauth:grant-type:device_code"]}),
+    )
+    .await;
+    assert_eq!(status, 201, "{reg}");
+    assert!(reg.get("client_secret").is_none());
+}
+
+#[tokio::test]
+async fn the_registration_access_token_reads_replaces_and_deletes() {
+    let app = TestApp::start().await;
+    let t = token(&app, None, 3600).await;
+    let (_, reg) = register(&app, Some(&t), &web_app()).await;
+    let uri = reg["registration_client_uri"].as_str().unwrap().to_owned();
+    let rat = reg["registration_access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let id = reg["client_id"].as_str().unwrap().to_owned();
+    assert_eq!(uri, app.url(&format!("/register/{id}")));
+
+    let http = app.http();
+    let res = http.get(&uri).bearer_auth(&rat).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    assert_eq!(
+        res.json::<Value>().await.unwrap()["client_name"],
+        "Registered App"
+    );
+    for bad in ["wrong", t.as_str()] {
+        let res = http.get(&uri).bearer_auth(bad).send().await.unwrap();
+        assert_eq!(res.status(), 401, "{bad}");
+    }
+    // Another client's token cannot reach this one.
+    let (_, other) = register(&app, Some(&t), &web_app()).await;
+    let res = http
+        .get(&uri)
+        .bearer_auth(other["registration_access_token"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 401);
+
+    let mut replaced = web_app();
+    replaced["client_id"] = json!(id);
+    replaced["redirect_uris"] = json!(["https://registered.example/new"]);
+    let res = http
+        .put(&uri)
+        .bearer_auth(&rat)
+        .json(&replaced)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    assert_eq!(
+        res.json::<Value>().await.unwrap()["redirect_uris"],
+        json!(["https://registered.example/new"])
+    );
+    replaced["client_id"] = json!("someone-else");
+    let res = http
+        .put(&uri)
+        .bearer_auth(&rat)
+        .json(&replaced)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 400);
+
+    let res = http.delete(&uri).bearer_auth(&rat).send().await.unwrap();
+    assert_eq!(res.status(), 204);
+    let res = http.get(&uri).bearer_auth(&rat).send().await.unwrap();
+    assert_eq!(res.status(), 401);
+    let gone = TestClient {
+        id,
+        secret: Some(reg["client_secret"].as_str().unwrap().into()),
+        redirect_uri: String::new(),
+    };
+    let (status, _) = token_request(
+        &app,
+        &gone,
+        &[("grant_type", "authorization_code"), ("code", "x")],
+    )
+    .await;
+    assert_eq!(status, 401);
+}
