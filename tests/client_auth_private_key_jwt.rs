@@ -465,3 +465,43 @@ async fn an_unreachable_jwks_uri_is_invalid_client_not_a_server_error() {
         (401, Some("invalid_client"))
     );
 }
+
+#[tokio::test]
+async fn a_failed_fetch_is_not_retried_within_the_minute() {
+    use std::sync::atomic::Ordering;
+    let app = TestApp::start().await;
+    let k1 = key("k1");
+    // The key server answers, but with something that is not a JWK Set.
+    let served = std::sync::Arc::new(std::sync::Mutex::new("not json".to_owned()));
+    let (uri, hits) = jwks_server(served.clone()).await;
+    let client = app
+        .create_client(ClientSpec {
+            redirect_uris: vec![],
+            post_logout_redirect_uris: vec![],
+            auth_method: ClientAuthMethod::PrivateKeyJwt,
+            grant_types: vec![GrantType::ClientCredentials],
+            jwks_uri: Some(uri),
+            ..ClientSpec::default()
+        })
+        .await;
+    for _ in 0..5 {
+        let a = assertion(&app, &client, &k1, Some("k1"), |_| {});
+        let (status, body) = ask(&app, None, &a, &[]).await;
+        assert_eq!(
+            (status, body["error"].as_str()),
+            (401, Some("invalid_client"))
+        );
+    }
+    assert_eq!(
+        hits.load(Ordering::SeqCst),
+        1,
+        "anyone can send assertions; they cannot make us fetch at will"
+    );
+    // A minute later the key server is fixed and one more fetch picks it up.
+    *served.lock().unwrap() = json!({ "keys": [k1.public.clone()] }).to_string();
+    app.clock.advance(60);
+    let a = assertion(&app, &client, &k1, Some("k1"), |_| {});
+    let (status, body) = ask(&app, None, &a, &[]).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(hits.load(Ordering::SeqCst), 2);
+}

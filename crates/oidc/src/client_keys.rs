@@ -99,6 +99,18 @@ impl Resolve for PublicOnly {
     }
 }
 
+/// An error with its causes, so a log says why a request failed, not only that it did.
+fn with_causes(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        text.push_str(": ");
+        text.push_str(&c.to_string());
+        cause = c.source();
+    }
+    text
+}
+
 impl ClientKeys {
     /// `allow_private` lets a development server (loopback issuer) fetch from loopback or
     /// private addresses; production refuses them.
@@ -194,7 +206,11 @@ impl ClientKeys {
                 return Err(fail(&"jwks_uri points at a non-public address"));
             }
         }
-        let mut res = http.get(url).send().await.map_err(|e| fail(&e))?;
+        let mut res = http
+            .get(url)
+            .send()
+            .await
+            .map_err(|e| fail(&with_causes(&e)))?;
         if !res.status().is_success() {
             return Err(fail(&format!("status {}", res.status())));
         }
@@ -253,5 +269,13 @@ mod tests {
             let e = keys.fetch(uri).await.unwrap_err();
             assert!(e.to_string().contains("non-public"), "{uri}: {e}");
         }
+    }
+
+    #[tokio::test]
+    async fn production_refuses_names_that_resolve_to_private_addresses() {
+        // `localhost` resolves to loopback: the resolver drops it, so nothing connects.
+        let keys = ClientKeys::new(false);
+        let e = keys.fetch("http://localhost:1/jwks").await.unwrap_err();
+        assert!(format!("{e:?}").contains("no public address"), "{e:?}");
     }
 }

@@ -78,7 +78,6 @@ impl Backend {
 #[derive(Clone, Debug)]
 pub struct Store {
     db: DatabaseConnection,
-    backend: Backend,
 }
 
 impl Store {
@@ -115,19 +114,11 @@ impl Store {
         }
         let db = Database::connect(opts).await?;
         Migrator::up(&db, None).await?;
-        Ok(Self { db, backend })
-    }
-
-    pub fn backend(&self) -> Backend {
-        self.backend
+        Ok(Self { db })
     }
 
     /// Readiness: can the database answer a query right now?
     pub async fn ping(&self) -> StoreResult<()> {
         Ok(self.db.ping().await?)
-    }
-
-    pub async fn close(self) -> StoreResult<()> {
-        Ok(self.db.close().await?)
     }
 }

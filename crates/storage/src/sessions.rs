@@ -49,19 +49,6 @@ impl Store {
             .map(to_domain))
     }
 
-    pub async fn find_session_by_sid(
-        &self,
-        sid: &str,
-        now: i64,
-    ) -> StoreResult<Option<BrowserSession>> {
-        Ok(session::Entity::find()
-            .filter(session::Column::Sid.eq(sid))
-            .filter(session::Column::ExpiresAt.gt(now))
-            .one(&self.db)
-            .await?
-            .map(to_domain))
-    }
-
     pub async fn delete_session(&self, id_hash: &str) -> StoreResult<()> {
         session::Entity::delete_by_id(id_hash.to_owned())
             .exec(&self.db)
