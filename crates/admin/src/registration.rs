@@ -248,7 +248,7 @@ pub async fn register(
         Ok(n) => n,
         Err(res) => return res,
     };
-    let client_id = secret::random_token(16);
+    let client_id = secret::new_client_id();
     let client_secret = matches!(
         new.auth_method,
         ClientAuthMethod::ClientSecretBasic | ClientAuthMethod::ClientSecretPost

@@ -18,6 +18,16 @@ pub fn random_token(bytes: usize) -> String {
     URL_SAFE_NO_PAD.encode(buf)
 }
 
+/// A fresh client identifier: 22 characters from `[A-Za-z0-9]` (about 131 bits). No
+/// `-` or `_`, so an identifier never reads as a command-line option or needs quoting.
+pub fn new_client_id() -> String {
+    rand::rng()
+        .sample_iter(rand::distr::Alphanumeric)
+        .take(22)
+        .map(char::from)
+        .collect()
+}
+
 /// A fresh 256-bit random value: codes, tokens, session ids, client secrets.
 pub fn new_secret() -> String {
     random_token(32)
@@ -52,6 +62,17 @@ pub fn is_vschar(value: &str) -> bool {
 mod tests {
     use super::*;
     use std::collections::HashSet;
+
+    #[test]
+    fn client_ids_are_alphanumeric_and_unique() {
+        let ids: HashSet<String> = (0..1000).map(|_| new_client_id()).collect();
+        assert_eq!(ids.len(), 1000);
+        assert!(ids.iter().all(|id| id.len() == 22));
+        assert!(
+            ids.iter()
+                .all(|id| id.bytes().all(|b| b.is_ascii_alphanumeric()))
+        );
+    }
 
     #[test]
     fn tokens_are_256_bit_and_unique() {

@@ -205,6 +205,8 @@ pub enum ClientCommand {
     },
     /// Show one client.
     Show {
+        /// The client identifier (may begin with `-`).
+        #[arg(allow_hyphen_values = true)]
         client_id: String,
         #[arg(long)]
         json: bool,
@@ -213,12 +215,16 @@ pub enum ClientCommand {
     Update(Box<ClientUpdate>),
     /// Issue a new secret (shown once); the old one stops working at once.
     RotateSecret {
+        /// The client identifier (may begin with `-`).
+        #[arg(allow_hyphen_values = true)]
         client_id: String,
         #[arg(long)]
         json: bool,
     },
     /// Delete a client and revoke every grant it holds.
     Delete {
+        /// The client identifier (may begin with `-`).
+        #[arg(allow_hyphen_values = true)]
         client_id: String,
         #[arg(long)]
         json: bool,
@@ -227,6 +233,8 @@ pub enum ClientCommand {
 
 #[derive(Debug, Args)]
 pub struct ClientUpdate {
+    /// The client identifier (may begin with `-`).
+    #[arg(allow_hyphen_values = true)]
     pub client_id: String,
     #[arg(long)]
     pub name: Option<String>,
@@ -601,7 +609,7 @@ pub async fn run_client(store: &Store, cmd: ClientCommand, now: i64) -> Result<(
     match cmd {
         ClientCommand::Create(c) => {
             let new = parse_client(&c)?;
-            let client_id = secret::random_token(16);
+            let client_id = secret::new_client_id();
             let client_secret = matches!(
                 new.auth_method,
                 ClientAuthMethod::ClientSecretBasic | ClientAuthMethod::ClientSecretPost
@@ -765,6 +773,35 @@ pub async fn run_client(store: &Store, cmd: ClientCommand, now: i64) -> Result<(
                 ));
             }
             print(json, value, human)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Identifiers issued before client ids became alphanumeric may begin with `-`; the
+    /// commands that name a client must still take them.
+    #[test]
+    fn client_ids_beginning_with_a_hyphen_are_positional_values() {
+        for args in [
+            &["gatehouse", "client", "show", "-Ab_c", "--json"][..],
+            &["gatehouse", "client", "rotate-secret", "-Ab_c"][..],
+            &["gatehouse", "client", "delete", "-Ab_c"][..],
+            &["gatehouse", "client", "update", "-Ab_c", "--name", "x"][..],
+        ] {
+            let cli = Cli::try_parse_from(args).unwrap();
+            let id = match cli.command {
+                Some(Command::Client(
+                    ClientCommand::Show { client_id, .. }
+                    | ClientCommand::RotateSecret { client_id, .. }
+                    | ClientCommand::Delete { client_id, .. },
+                )) => client_id,
+                Some(Command::Client(ClientCommand::Update(update))) => update.client_id,
+                other => panic!("{args:?} parsed as {other:?}"),
+            };
+            assert_eq!(id, "-Ab_c");
         }
     }
 }
