@@ -32,7 +32,7 @@ async fn disabling_a_user_ends_sessions_grants_and_tokens() {
 
     assert!(
         app.store
-            .set_user_disabled(&alice, true, app.now())
+            .set_user_disabled(&alice, true, app.now(), &test_audit("user.disable"))
             .await
             .unwrap()
     );
@@ -64,7 +64,7 @@ async fn disabling_a_user_ends_sessions_grants_and_tokens() {
     // Enabled again, the password works; old tokens stay dead.
     assert!(
         app.store
-            .set_user_disabled(&alice, false, app.now())
+            .set_user_disabled(&alice, false, app.now(), &test_audit("user.enable"))
             .await
             .unwrap()
     );
@@ -80,7 +80,7 @@ async fn deleting_a_client_revokes_what_it_holds() {
     let tokens = sign_in(&app, &client, "alice", "openid").await;
     assert!(
         app.store
-            .delete_client(&client.id, app.now())
+            .delete_client(&client.id, app.now(), &test_audit("client.delete"))
             .await
             .unwrap()
     );
@@ -120,7 +120,8 @@ async fn a_rotated_secret_replaces_the_old_one_at_once() {
             .set_client_secret(
                 &client.id,
                 &gatehouse_core::secret::hash_secret(&new_secret),
-                app.now()
+                app.now(),
+                &test_audit("client.rotate_secret"),
             )
             .await
             .unwrap()

@@ -9,7 +9,13 @@ use serde_json::{Value, json};
 async fn token(app: &TestApp, uses: Option<i64>, ttl: i64) -> String {
     let t = secret::new_secret();
     app.store
-        .create_registration_token(&secret::hash_secret(&t), uses, app.now(), app.now() + ttl)
+        .create_registration_token(
+            &secret::hash_secret(&t),
+            uses,
+            app.now(),
+            app.now() + ttl,
+            &test_audit("registration_token.create"),
+        )
         .await
         .unwrap();
     t

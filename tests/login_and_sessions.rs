@@ -224,8 +224,10 @@ async fn long_unicode_passwords_are_accepted_unchanged() {
                 password_hash: &hash,
                 email: None,
                 name: None,
+                roles: &[],
             },
             app.now(),
+            &test_audit("user.create"),
         )
         .await
         .unwrap();

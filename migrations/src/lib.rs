@@ -19,6 +19,7 @@ mod m0006_client_keys;
 mod m0007_opaque_access_tokens;
 mod m0008_client_jwks_uri;
 mod m0009_client_registration;
+mod m0010_roles_groups_audit;
 
 pub struct Migrator;
 
@@ -35,6 +36,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0007_opaque_access_tokens::Migration),
             Box::new(m0008_client_jwks_uri::Migration),
             Box::new(m0009_client_registration::Migration),
+            Box::new(m0010_roles_groups_audit::Migration),
         ]
     }
 }

@@ -52,6 +52,25 @@ pub struct ClientSpec {
     pub jwks: Option<String>,
     pub jwks_uri: Option<String>,
     pub access_token_format: gatehouse_core::AccessTokenFormat,
+    pub links: gatehouse_core::ClientLinks,
+}
+
+/// The claims of a JWT, read without verifying it (the signature is checked elsewhere, by
+/// the `openidconnect` crate and the resource-server tests).
+pub fn jwt_payload(jwt: &str) -> serde_json::Value {
+    use base64::Engine;
+    let part = jwt.split('.').nth(1).expect("a JWT has three parts");
+    serde_json::from_slice(
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(part)
+            .expect("base64url payload"),
+    )
+    .expect("JSON payload")
+}
+
+/// An audit entry for changes the tests make behind the server's back.
+pub fn test_audit(action: &str) -> gatehouse_core::Audit {
+    gatehouse_core::Audit::new("test", action, "-")
 }
 
 impl Default for ClientSpec {
@@ -67,6 +86,7 @@ impl Default for ClientSpec {
             jwks: None,
             jwks_uri: None,
             access_token_format: gatehouse_core::AccessTokenFormat::Jwt,
+            links: Default::default(),
         }
     }
 }
@@ -183,8 +203,10 @@ impl TestApp {
                     password_hash: &hash,
                     email,
                     name,
+                    roles: &[],
                 },
                 self.now(),
+                &test_audit("user.create"),
             )
             .await
             .expect("create user");
@@ -203,9 +225,10 @@ impl TestApp {
             jwks: spec.jwks,
             jwks_uri: spec.jwks_uri,
             access_token_format: spec.access_token_format,
+            links: spec.links,
         };
         new.validate().expect("valid client");
-        let id = secret::random_token(16);
+        let id = secret::new_client_id();
         let client_secret = matches!(
             spec.auth_method,
             ClientAuthMethod::ClientSecretBasic | ClientAuthMethod::ClientSecretPost
@@ -215,8 +238,10 @@ impl TestApp {
             .create_client(
                 &id,
                 client_secret.as_deref().map(secret::hash_secret),
+                None,
                 &new,
                 self.now(),
+                &test_audit("client.create"),
             )
             .await
             .expect("create client");

@@ -8,14 +8,24 @@
 mod registration;
 
 use axum::Router;
+use axum::extract::FromRef;
 use axum::routing::{get, post};
+use gatehouse_authorize::AuthorizeState;
 use gatehouse_oidc::Oidc;
 
 #[derive(Clone)]
 pub struct AdminState {
     pub oidc: Oidc,
+    /// Sessions, sign-in and client addresses, shared with the sign-in pages.
+    pub authorize: AuthorizeState,
     /// Anyone may register a client without an initial access token.
     pub open_registration: bool,
+}
+
+impl FromRef<AdminState> for AuthorizeState {
+    fn from_ref(state: &AdminState) -> Self {
+        state.authorize.clone()
+    }
 }
 
 pub fn routes(state: AdminState) -> Router {

@@ -13,10 +13,11 @@ use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use gatehouse_authorize::ClientIp;
 use gatehouse_core::client::ClientMetadataError;
 use gatehouse_core::{
-    AccessTokenFormat, ApplicationType, Client, ClientAuthMethod, GrantType, NewClient, Scopes,
-    secret,
+    AccessTokenFormat, ApplicationType, Audit, Client, ClientAuthMethod, ClientLinks, GrantType,
+    NewClient, Scopes, secret,
 };
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -37,6 +38,9 @@ pub struct Metadata {
     scope: Option<String>,
     jwks: Option<Value>,
     jwks_uri: Option<String>,
+    logo_uri: Option<String>,
+    policy_uri: Option<String>,
+    tos_uri: Option<String>,
 }
 
 fn error(status: StatusCode, code: &str, description: &str) -> Response {
@@ -154,6 +158,11 @@ fn to_new_client(m: &Metadata) -> Result<NewClient, Response> {
         jwks: m.jwks.as_ref().map(Value::to_string),
         jwks_uri: m.jwks_uri.clone(),
         access_token_format: AccessTokenFormat::Jwt,
+        links: ClientLinks {
+            logo_uri: m.logo_uri.clone(),
+            policy_uri: m.policy_uri.clone(),
+            tos_uri: m.tos_uri.clone(),
+        },
     };
     new.validate().map_err(|e| match e {
         ClientMetadataError::RedirectUri { .. }
@@ -198,6 +207,11 @@ fn describe(state: &AdminState, c: &Client) -> serde_json::Map<String, Value> {
     if let Some(u) = &c.jwks_uri {
         out.insert("jwks_uri".into(), json!(u));
     }
+    for (field, value) in c.links.fields() {
+        if let Some(v) = value {
+            out.insert(field.into(), json!(v));
+        }
+    }
     out.insert(
         "registration_client_uri".into(),
         json!(state.oidc.issuer.url(&format!("/register/{}", c.client_id))),
@@ -215,6 +229,7 @@ fn json_response(status: StatusCode, value: Value) -> Response {
 /// `POST /register` (RFC 7591 §3).
 pub async fn register(
     State(state): State<AdminState>,
+    ClientIp(ip): ClientIp,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
@@ -255,24 +270,17 @@ pub async fn register(
     )
     .then(secret::new_secret);
     let registration_token = secret::new_secret();
-    let created = async {
-        let c = store
-            .create_client(
-                &client_id,
-                client_secret.as_deref().map(secret::hash_secret),
-                &new,
-                now,
-            )
-            .await?;
-        store
-            .set_registration_access_token(
-                &client_id,
-                Some(&secret::hash_secret(&registration_token)),
-            )
-            .await?;
-        Ok::<_, gatehouse_storage::StoreError>(c)
-    }
-    .await;
+    let created = store
+        .create_client(
+            &client_id,
+            client_secret.as_deref().map(secret::hash_secret),
+            Some(secret::hash_secret(&registration_token)),
+            &new,
+            now,
+            &registration_audit("client.register", &client_id, &ip)
+                .detail(json!({"client_name": new.name})),
+        )
+        .await;
     let client = match created {
         Ok(c) => c,
         Err(e) => {
@@ -343,6 +351,7 @@ pub async fn read(
 /// client authenticates cannot change this way.
 pub async fn update(
     State(state): State<AdminState>,
+    ClientIp(ip): ClientIp,
     Path(client_id): Path<String>,
     headers: HeaderMap,
     body: Bytes,
@@ -368,7 +377,12 @@ pub async fn update(
     match state
         .oidc
         .store
-        .update_client(&client_id, &new, state.oidc.now())
+        .update_client(
+            &client_id,
+            &new,
+            state.oidc.now(),
+            &registration_audit("client.update", &client_id, &ip),
+        )
         .await
     {
         Ok(Some(c)) => json_response(StatusCode::OK, Value::Object(describe(&state, &c))),
@@ -387,6 +401,7 @@ pub async fn update(
 /// `DELETE /register/{client_id}` (RFC 7592 §2.3): the client and its grants are gone.
 pub async fn delete(
     State(state): State<AdminState>,
+    ClientIp(ip): ClientIp,
     Path(client_id): Path<String>,
     headers: HeaderMap,
 ) -> Response {
@@ -396,7 +411,11 @@ pub async fn delete(
     match state
         .oidc
         .store
-        .delete_client(&client_id, state.oidc.now())
+        .delete_client(
+            &client_id,
+            state.oidc.now(),
+            &registration_audit("client.delete", &client_id, &ip),
+        )
         .await
     {
         Ok(_) => StatusCode::NO_CONTENT.into_response(),
@@ -409,4 +428,12 @@ pub async fn delete(
             )
         }
     }
+}
+
+/// Changes through the registration endpoint are made by the registering developer, known
+/// only by the client they registered.
+fn registration_audit(action: &str, client_id: &str, ip: &str) -> Audit {
+    let mut audit = Audit::new(format!("registration:{client_id}"), action, client_id);
+    audit.address = Some(ip.to_owned());
+    audit
 }

@@ -114,6 +114,8 @@ pub fn describe_scope(scope: &str) -> &'static str {
         "profile" => "see your name and username",
         "email" => "see your email address",
         "offline_access" => "keep access while you are away",
+        "roles" => "see the roles you hold",
+        "groups" => "see the groups you belong to",
         _ => "an access right defined by the application",
     }
 }

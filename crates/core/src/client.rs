@@ -113,7 +113,27 @@ pub struct Client {
     /// Or where to fetch them.
     pub jwks_uri: Option<String>,
     pub access_token_format: AccessTokenFormat,
+    pub links: ClientLinks,
     pub created_at: i64,
+}
+
+/// Pages about a client that the consent page links to (RFC 7591 §2): its logo, privacy
+/// policy and terms of service. Each is an https URL (http on loopback).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ClientLinks {
+    pub logo_uri: Option<String>,
+    pub policy_uri: Option<String>,
+    pub tos_uri: Option<String>,
+}
+
+impl ClientLinks {
+    pub fn fields(&self) -> [(&'static str, Option<&str>); 3] {
+        [
+            ("logo_uri", self.logo_uri.as_deref()),
+            ("policy_uri", self.policy_uri.as_deref()),
+            ("tos_uri", self.tos_uri.as_deref()),
+        ]
+    }
 }
 
 impl Client {
@@ -160,6 +180,7 @@ pub struct NewClient {
     pub jwks: Option<String>,
     pub jwks_uri: Option<String>,
     pub access_token_format: AccessTokenFormat,
+    pub links: ClientLinks,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -188,6 +209,12 @@ pub enum ClientMetadataError {
     JwksMismatch,
     #[error("jwks must be a JSON Web Key Set of public keys: {0}")]
     InvalidJwks(String),
+    #[error("{field} {uri:?}: {reason}")]
+    InvalidLink {
+        field: &'static str,
+        uri: String,
+        reason: redirect::RedirectUriError,
+    },
 }
 
 impl NewClient {
@@ -232,6 +259,18 @@ impl NewClient {
         }
         if let Some(jwks) = &self.jwks {
             validate_jwks(jwks).map_err(ClientMetadataError::InvalidJwks)?;
+        }
+        for (field, uri) in self.links.fields() {
+            if let Some(uri) = uri {
+                // Shown to users: https only (or http on loopback), no fragment.
+                redirect::validate_for_registration(uri, ApplicationType::Web).map_err(
+                    |reason| ClientMetadataError::InvalidLink {
+                        field,
+                        uri: uri.to_owned(),
+                        reason,
+                    },
+                )?;
+            }
         }
         if self.auth_method == ClientAuthMethod::None
             && self.grant_types.contains(&GrantType::ClientCredentials)

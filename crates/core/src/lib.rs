@@ -2,6 +2,7 @@
 //! every other crate shares. Nothing here performs I/O; time and randomness come in
 //! through [`Clock`] and the functions of [`secret`].
 
+pub mod access;
 pub mod client;
 pub mod clock;
 pub mod device;
@@ -14,8 +15,9 @@ pub mod secret;
 pub mod session;
 pub mod user;
 
+pub use access::{Audit, AuditEntry, Group, Listing, Query, Role, SubjectKind};
 pub use client::{
-    AccessTokenFormat, ApplicationType, Client, ClientAuthMethod, GrantType, NewClient,
+    AccessTokenFormat, ApplicationType, Client, ClientAuthMethod, ClientLinks, GrantType, NewClient,
 };
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use grant::{

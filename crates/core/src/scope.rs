@@ -13,8 +13,12 @@ pub const OPENID: &str = "openid";
 pub const PROFILE: &str = "profile";
 pub const EMAIL: &str = "email";
 pub const OFFLINE_ACCESS: &str = "offline_access";
+/// Releases the user's `roles` claim (RFC 9068 §7.2.1.1).
+pub const ROLES: &str = "roles";
+/// Releases the user's `groups` claim (RFC 9068 §7.2.1.1).
+pub const GROUPS: &str = "groups";
 /// The scopes every client may request. `offline_access` joins them when refresh tokens do.
-pub const STANDARD_SCOPES: [&str; 3] = [OPENID, PROFILE, EMAIL];
+pub const STANDARD_SCOPES: [&str; 5] = [OPENID, PROFILE, EMAIL, ROLES, GROUPS];
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]

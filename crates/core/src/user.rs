@@ -12,3 +12,13 @@ pub struct User {
     pub created_at: i64,
     pub updated_at: i64,
 }
+
+/// Is `username` acceptable for a new account? 1 to 64 bytes, any Unicode, without
+/// whitespace or control characters (it appears in logs, pages and the command line).
+pub fn valid_username(username: &str) -> bool {
+    !username.is_empty()
+        && username.len() <= 64
+        && !username
+            .chars()
+            .any(|c| c.is_whitespace() || c.is_control())
+}

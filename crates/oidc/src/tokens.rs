@@ -99,6 +99,8 @@ pub struct AccessTokenInput<'a> {
     pub auth_time: Option<i64>,
     pub sid: Option<&'a str>,
     pub jti: &'a str,
+    /// Authorization claims (`roles`, `groups`; RFC 9068 §2.2.3.1).
+    pub extra: Map<String, Value>,
 }
 
 /// `at_hash` (OIDC Core §3.1.3.6): base64url of the left half of the SHA-256 of the token
@@ -174,7 +176,7 @@ impl Minter {
         input: &AccessTokenInput<'_>,
         now: i64,
     ) -> Result<String, TokenError> {
-        let mut claims = Map::new();
+        let mut claims = input.extra.clone();
         claims.insert("iss".into(), json!(self.issuer));
         claims.insert("sub".into(), json!(input.sub));
         claims.insert("aud".into(), json!(self.issuer));

@@ -142,7 +142,18 @@ async fn respond(
     let Some(user) = user.filter(|u| !u.disabled) else {
         return Err(BearerError::InvalidToken);
     };
-    let mut res = axum::Json(claims::user_claims(&user, &claims.scopes)).into_response();
+    let mut body = claims::user_claims(&user, &claims.scopes);
+    body.extend(
+        claims::authorization_claims(
+            &state.store,
+            gatehouse_core::SubjectKind::User,
+            &user.id,
+            &claims.scopes,
+        )
+        .await
+        .map_err(unavailable)?,
+    );
+    let mut res = axum::Json(body).into_response();
     res.headers_mut()
         .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     Ok(res)

@@ -6,8 +6,11 @@ use std::io::{BufRead, Write};
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
-use gatehouse_core::{ApplicationType, ClientAuthMethod, GrantType, NewClient, Scopes, secret};
-use gatehouse_storage::{NewUser, Store, StoreError};
+use gatehouse_core::{
+    ApplicationType, Audit, ClientAuthMethod, GrantType, Group, NewClient, Role, Scopes,
+    SubjectKind, secret,
+};
+use gatehouse_storage::{Membership, NewUser, Store, StoreError};
 use serde_json::json;
 
 use crate::config::RawConfig;
@@ -106,6 +109,133 @@ pub enum Command {
     /// Initial access tokens for dynamic client registration (RFC 7591).
     #[command(subcommand)]
     RegistrationToken(RegistrationTokenCommand),
+    /// Administrators: users holding the role `admin`.
+    #[command(subcommand)]
+    Admin(AdminCommand),
+    /// Roles, held by users and clients and released in the `roles` claim.
+    #[command(subcommand)]
+    Role(RoleCommand),
+    /// Groups of users, released in the `groups` claim.
+    #[command(subcommand)]
+    Group(GroupCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AdminCommand {
+    /// Create a user with the role `admin`; the password is read from standard input.
+    Create {
+        username: String,
+        /// Read the password from standard input (required: passwords never go in argv).
+        #[arg(long, required = true)]
+        password_stdin: bool,
+        #[arg(long)]
+        email: Option<String>,
+        #[arg(long)]
+        name: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// Who a role is given to: a user (by username) or a client (by id).
+#[derive(Debug, Args)]
+#[group(required = true, multiple = false)]
+pub struct Holder {
+    #[arg(long)]
+    pub user: Option<String>,
+    #[arg(long, allow_hyphen_values = true)]
+    pub client: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RoleCommand {
+    /// Create a role.
+    Create {
+        name: String,
+        #[arg(long, default_value = "")]
+        description: String,
+        /// A permission the role grants (repeatable).
+        #[arg(long = "permission")]
+        permissions: Vec<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// List roles.
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show a role and who holds it.
+    Show {
+        name: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Delete a role; whoever held it no longer does.
+    Delete {
+        name: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Give a role to a user or a client.
+    Assign {
+        name: String,
+        #[command(flatten)]
+        holder: Holder,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Take a role away from a user or a client.
+    Unassign {
+        name: String,
+        #[command(flatten)]
+        holder: Holder,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum GroupCommand {
+    /// Create a group.
+    Create {
+        name: String,
+        #[arg(long, default_value = "")]
+        description: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// List groups.
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show a group and its members.
+    Show {
+        name: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Delete a group.
+    Delete {
+        name: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Add a user to a group.
+    Add {
+        name: String,
+        username: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Remove a user from a group.
+    Remove {
+        name: String,
+        username: String,
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -317,19 +447,15 @@ fn print(json_out: bool, value: serde_json::Value, human: String) -> Result<(), 
     Ok(())
 }
 
-/// Reads a password from the first line of standard input and hashes it, with the bounds
-/// the login form applies: at least 8 characters, at most 1 KiB.
-async fn read_password_hash() -> Result<String, CliError> {
+/// Reads a password from the first line of standard input and hashes it, under the
+/// policy every new password meets (see `password::check_new_password`).
+async fn read_password_hash(username: &str) -> Result<String, CliError> {
     let mut line = String::new();
     std::io::stdin().lock().read_line(&mut line)?;
     let password = line.strip_suffix('\n').unwrap_or(&line);
     let password = password.strip_suffix('\r').unwrap_or(password).to_owned();
-    if password.chars().count() < 8 || password.len() > 1024 {
-        return Err(CliError::Usage(
-            "the password on standard input must be at least 8 characters and at most 1024 bytes"
-                .into(),
-        ));
-    }
+    gatehouse_authorize::password::check_new_password(&password, username)
+        .map_err(|e| CliError::Usage(format!("password on standard input: {e}")))?;
     gatehouse_authorize::password::hash_async(password)
         .await
         .map_err(|e| CliError::Usage(e.to_string()))
@@ -361,6 +487,65 @@ fn client_json(c: &gatehouse_core::Client) -> serde_json::Value {
     })
 }
 
+/// Creates a user whose password is read from standard input, holding `roles`.
+async fn create_user(
+    store: &Store,
+    username: &str,
+    email: Option<String>,
+    name: Option<String>,
+    roles: &[&str],
+    json: bool,
+    now: i64,
+) -> Result<(), CliError> {
+    if !gatehouse_core::user::valid_username(username) {
+        return Err(CliError::Usage(
+            "username must be 1 to 64 characters without spaces".into(),
+        ));
+    }
+    let hash = read_password_hash(username).await?;
+    let id = secret::random_token(16);
+    let user = store
+        .create_user(
+            NewUser {
+                id: &id,
+                username,
+                password_hash: &hash,
+                email: email.as_deref(),
+                name: name.as_deref(),
+                roles,
+            },
+            now,
+            &cli_audit("user.create", &id).detail(json!({"username": username, "roles": roles})),
+        )
+        .await
+        .map_err(|e| match e {
+            StoreError::Conflict(_) => CliError::Usage(format!("user {username:?} already exists")),
+            other => other.into(),
+        })?;
+    let with_roles = if roles.is_empty() {
+        String::new()
+    } else {
+        format!(" with role {}", roles.join(", "))
+    };
+    print(
+        json,
+        json!({"id": user.id, "username": user.username, "email": user.email, "name": user.name, "roles": roles}),
+        format!(
+            "created user {} (id {}){with_roles}\n",
+            user.username, user.id
+        ),
+    )
+}
+
+/// The audit log's "who" for a change made at the command line: the operating-system
+/// account that ran it.
+fn cli_audit(action: &str, target: &str) -> Audit {
+    let who = std::env::var("USER")
+        .or_else(|_| std::env::var("LOGNAME"))
+        .unwrap_or_else(|_| "unknown".into());
+    Audit::new(format!("cli:{who}"), action, target)
+}
+
 pub async fn run_user(store: &Store, cmd: UserCommand, now: i64) -> Result<(), CliError> {
     match cmd {
         UserCommand::Create {
@@ -369,43 +554,7 @@ pub async fn run_user(store: &Store, cmd: UserCommand, now: i64) -> Result<(), C
             email,
             name,
             json,
-        } => {
-            if username.is_empty()
-                || username.len() > 64
-                || username
-                    .chars()
-                    .any(|c| c.is_whitespace() || c.is_control())
-            {
-                return Err(CliError::Usage(
-                    "username must be 1 to 64 characters without spaces".into(),
-                ));
-            }
-            let hash = read_password_hash().await?;
-            let id = secret::random_token(16);
-            let user = store
-                .create_user(
-                    NewUser {
-                        id: &id,
-                        username: &username,
-                        password_hash: &hash,
-                        email: email.as_deref(),
-                        name: name.as_deref(),
-                    },
-                    now,
-                )
-                .await
-                .map_err(|e| match e {
-                    StoreError::Conflict(_) => {
-                        CliError::Usage(format!("user {username:?} already exists"))
-                    }
-                    other => other.into(),
-                })?;
-            print(
-                json,
-                json!({"id": user.id, "username": user.username, "email": user.email, "name": user.name}),
-                format!("created user {} (id {})\n", user.username, user.id),
-            )
-        }
+        } => create_user(store, &username, email, name, &[], json, now).await,
         UserCommand::Show { username, json } => {
             let u = user_named(store, &username).await?;
             let human = format!(
@@ -420,7 +569,9 @@ pub async fn run_user(store: &Store, cmd: UserCommand, now: i64) -> Result<(), C
         }
         UserCommand::Disable { username, json } => {
             let u = user_named(store, &username).await?;
-            store.set_user_disabled(&u.id, true, now).await?;
+            store
+                .set_user_disabled(&u.id, true, now, &cli_audit("user.disable", &u.id))
+                .await?;
             print(
                 json,
                 json!({"username": username, "disabled": true}),
@@ -429,7 +580,9 @@ pub async fn run_user(store: &Store, cmd: UserCommand, now: i64) -> Result<(), C
         }
         UserCommand::Enable { username, json } => {
             let u = user_named(store, &username).await?;
-            store.set_user_disabled(&u.id, false, now).await?;
+            store
+                .set_user_disabled(&u.id, false, now, &cli_audit("user.enable", &u.id))
+                .await?;
             print(
                 json,
                 json!({"username": username, "disabled": false}),
@@ -438,8 +591,10 @@ pub async fn run_user(store: &Store, cmd: UserCommand, now: i64) -> Result<(), C
         }
         UserCommand::SetPassword { username, json, .. } => {
             let u = user_named(store, &username).await?;
-            let hash = read_password_hash().await?;
-            store.set_user_password(&u.id, &hash, now).await?;
+            let hash = read_password_hash(&username).await?;
+            store
+                .set_user_password(&u.id, &hash, now, &cli_audit("user.set_password", &u.id))
+                .await?;
             print(
                 json,
                 json!({"username": username, "password_changed": true}),
@@ -448,7 +603,13 @@ pub async fn run_user(store: &Store, cmd: UserCommand, now: i64) -> Result<(), C
         }
         UserCommand::Delete { username, json } => {
             let u = user_named(store, &username).await?;
-            store.delete_user(&u.id, now).await?;
+            store
+                .delete_user(
+                    &u.id,
+                    now,
+                    &cli_audit("user.delete", &u.id).detail(json!({"username": u.username})),
+                )
+                .await?;
             print(
                 json,
                 json!({"username": username, "deleted": true}),
@@ -514,6 +675,7 @@ fn parse_client(c: &ClientCreate) -> Result<NewClient, CliError> {
     let new = NewClient {
         jwks,
         jwks_uri: c.jwks_uri.clone(),
+        links: Default::default(),
         access_token_format: c.access_token_format.parse().map_err(CliError::Usage)?,
         name: c.name.clone(),
         redirect_uris: c.redirect_uris.clone(),
@@ -592,7 +754,14 @@ pub async fn run_registration_token(
             }
             let token = secret::new_secret();
             store
-                .create_registration_token(&secret::hash_secret(&token), uses, now, now + ttl)
+                .create_registration_token(
+                    &secret::hash_secret(&token),
+                    uses,
+                    now,
+                    now + ttl,
+                    &cli_audit("registration_token.create", "-")
+                        .detail(json!({"expires_at": now + ttl, "uses": uses})),
+                )
                 .await?;
             print(
                 json,
@@ -619,8 +788,11 @@ pub async fn run_client(store: &Store, cmd: ClientCommand, now: i64) -> Result<(
                 .create_client(
                     &client_id,
                     client_secret.as_deref().map(secret::hash_secret),
+                    None,
                     &new,
                     now,
+                    &cli_audit("client.create", &client_id)
+                        .detail(json!({"client_name": new.name})),
                 )
                 .await?;
             let mut human = format!(
@@ -705,10 +877,16 @@ pub async fn run_client(store: &Store, cmd: ClientCommand, now: i64) -> Result<(
                 jwks: c.jwks.clone(),
                 jwks_uri: c.jwks_uri.clone(),
                 access_token_format: c.access_token_format,
+                links: c.links.clone(),
             };
             new.validate().map_err(|e| CliError::Usage(e.to_string()))?;
             let updated = store
-                .update_client(&c.client_id, &new, now)
+                .update_client(
+                    &c.client_id,
+                    &new,
+                    now,
+                    &cli_audit("client.update", &c.client_id),
+                )
                 .await?
                 .ok_or_else(|| CliError::Usage(format!("no client {:?}", c.client_id)))?;
             print(
@@ -727,7 +905,12 @@ pub async fn run_client(store: &Store, cmd: ClientCommand, now: i64) -> Result<(
             }
             let new_secret = secret::new_secret();
             store
-                .set_client_secret(&client_id, &secret::hash_secret(&new_secret), now)
+                .set_client_secret(
+                    &client_id,
+                    &secret::hash_secret(&new_secret),
+                    now,
+                    &cli_audit("client.rotate_secret", &client_id),
+                )
                 .await?;
             print(
                 json,
@@ -738,7 +921,10 @@ pub async fn run_client(store: &Store, cmd: ClientCommand, now: i64) -> Result<(
             )
         }
         ClientCommand::Delete { client_id, json } => {
-            if !store.delete_client(&client_id, now).await? {
+            if !store
+                .delete_client(&client_id, now, &cli_audit("client.delete", &client_id))
+                .await?
+            {
                 return Err(CliError::Usage(format!("no client {client_id:?}")));
             }
             print(
@@ -773,6 +959,308 @@ pub async fn run_client(store: &Store, cmd: ClientCommand, now: i64) -> Result<(
                 ));
             }
             print(json, value, human)
+        }
+    }
+}
+
+pub async fn run_admin(store: &Store, cmd: AdminCommand, now: i64) -> Result<(), CliError> {
+    match cmd {
+        AdminCommand::Create {
+            username,
+            email,
+            name,
+            json,
+            ..
+        } => {
+            create_user(
+                store,
+                &username,
+                email,
+                name,
+                &[gatehouse_core::access::ADMIN_ROLE],
+                json,
+                now,
+            )
+            .await
+        }
+    }
+}
+
+fn check_name(what: &str, name: &str) -> Result<(), CliError> {
+    if gatehouse_core::access::valid_name(name) {
+        Ok(())
+    } else {
+        Err(CliError::Usage(format!(
+            "{what} name {name:?}: 1 to 64 characters of A-Z a-z 0-9 . _ : -, starting with a letter or digit"
+        )))
+    }
+}
+
+/// The holder named on the command line: (kind, id, how to print it).
+async fn holder(store: &Store, h: &Holder) -> Result<(SubjectKind, String, String), CliError> {
+    match (&h.user, &h.client) {
+        (Some(username), _) => {
+            let u = user_named(store, username).await?;
+            Ok((SubjectKind::User, u.id, format!("user {username}")))
+        }
+        (None, Some(client_id)) => {
+            let c = client_by_id(store, client_id).await?;
+            Ok((
+                SubjectKind::Client,
+                c.client_id,
+                format!("client {client_id}"),
+            ))
+        }
+        (None, None) => Err(CliError::Usage("name --user or --client".into())),
+    }
+}
+
+fn membership(outcome: Membership, what: &str, name: &str) -> Result<(), CliError> {
+    match outcome {
+        Membership::Added | Membership::AlreadyThere => Ok(()),
+        Membership::NoSuchSet => Err(CliError::Usage(format!("no {what} {name:?}"))),
+        Membership::NoSuchSubject => Err(CliError::Usage("no such user or client".into())),
+    }
+}
+
+pub async fn run_role(store: &Store, cmd: RoleCommand, now: i64) -> Result<(), CliError> {
+    match cmd {
+        RoleCommand::Create {
+            name,
+            description,
+            permissions,
+            json,
+        } => {
+            check_name("role", &name)?;
+            for p in &permissions {
+                check_name("permission", p)?;
+            }
+            let role = Role {
+                name: name.clone(),
+                description,
+                permissions,
+                created_at: now,
+            };
+            store
+                .create_role(&role, &cli_audit("role.create", &name))
+                .await
+                .map_err(|e| match e {
+                    StoreError::Conflict(_) => {
+                        CliError::Usage(format!("role {name:?} already exists"))
+                    }
+                    other => other.into(),
+                })?;
+            print(
+                json,
+                json!({"name": role.name, "description": role.description, "permissions": role.permissions}),
+                format!("created role {name}\n"),
+            )
+        }
+        RoleCommand::List { json } => {
+            let roles = store.list_roles().await?;
+            let value = json!(roles
+                .iter()
+                .map(|r| json!({"name": r.name, "description": r.description, "permissions": r.permissions}))
+                .collect::<Vec<_>>());
+            let human = roles
+                .iter()
+                .map(|r| {
+                    format!(
+                        "{}\t{}\t{}\n",
+                        r.name,
+                        r.permissions.join(","),
+                        r.description
+                    )
+                })
+                .collect();
+            print(json, value, human)
+        }
+        RoleCommand::Show { name, json } => {
+            let role = store
+                .find_role(&name)
+                .await?
+                .ok_or_else(|| CliError::Usage(format!("no role {name:?}")))?;
+            let holders = store.role_holders(&name).await?;
+            let human = format!(
+                "name:        {}\ndescription: {}\npermissions: {}\nheld by:     {}\n",
+                role.name,
+                role.description,
+                role.permissions.join(" "),
+                holders
+                    .iter()
+                    .map(|(k, id)| format!("{k}:{id}"))
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            );
+            print(
+                json,
+                json!({
+                    "name": role.name,
+                    "description": role.description,
+                    "permissions": role.permissions,
+                    "holders": holders.iter().map(|(k, id)| json!({"kind": k.as_str(), "id": id})).collect::<Vec<_>>(),
+                }),
+                human,
+            )
+        }
+        RoleCommand::Delete { name, json } => {
+            if name == gatehouse_core::access::ADMIN_ROLE {
+                return Err(CliError::Usage(
+                    "the role admin is built in and cannot be deleted".into(),
+                ));
+            }
+            if !store
+                .delete_role(&name, &cli_audit("role.delete", &name), now)
+                .await?
+            {
+                return Err(CliError::Usage(format!("no role {name:?}")));
+            }
+            print(
+                json,
+                json!({"name": name, "deleted": true}),
+                format!("deleted role {name}\n"),
+            )
+        }
+        RoleCommand::Assign {
+            name,
+            holder: h,
+            json,
+        } => {
+            let (kind, id, shown) = holder(store, &h).await?;
+            let audit =
+                cli_audit("role.assign", &name).detail(json!({"kind": kind.as_str(), "id": id}));
+            membership(
+                store.assign_role(&name, kind, &id, &audit, now).await?,
+                "role",
+                &name,
+            )?;
+            print(
+                json,
+                json!({"role": name, "kind": kind.as_str(), "id": id, "assigned": true}),
+                format!("{shown} holds role {name}\n"),
+            )
+        }
+        RoleCommand::Unassign {
+            name,
+            holder: h,
+            json,
+        } => {
+            let (kind, id, shown) = holder(store, &h).await?;
+            let audit =
+                cli_audit("role.unassign", &name).detail(json!({"kind": kind.as_str(), "id": id}));
+            let removed = store.unassign_role(&name, kind, &id, &audit, now).await?;
+            print(
+                json,
+                json!({"role": name, "kind": kind.as_str(), "id": id, "unassigned": removed}),
+                format!("{shown} does not hold role {name}\n"),
+            )
+        }
+    }
+}
+
+pub async fn run_group(store: &Store, cmd: GroupCommand, now: i64) -> Result<(), CliError> {
+    match cmd {
+        GroupCommand::Create {
+            name,
+            description,
+            json,
+        } => {
+            check_name("group", &name)?;
+            let group = Group {
+                name: name.clone(),
+                description,
+                created_at: now,
+            };
+            store
+                .create_group(&group, &cli_audit("group.create", &name))
+                .await
+                .map_err(|e| match e {
+                    StoreError::Conflict(_) => {
+                        CliError::Usage(format!("group {name:?} already exists"))
+                    }
+                    other => other.into(),
+                })?;
+            print(
+                json,
+                json!({"name": group.name, "description": group.description}),
+                format!("created group {name}\n"),
+            )
+        }
+        GroupCommand::List { json } => {
+            let groups = store.list_groups().await?;
+            let value = json!(
+                groups
+                    .iter()
+                    .map(|g| json!({"name": g.name, "description": g.description}))
+                    .collect::<Vec<_>>()
+            );
+            let human = groups
+                .iter()
+                .map(|g| format!("{}\t{}\n", g.name, g.description))
+                .collect();
+            print(json, value, human)
+        }
+        GroupCommand::Show { name, json } => {
+            let group = store
+                .find_group(&name)
+                .await?
+                .ok_or_else(|| CliError::Usage(format!("no group {name:?}")))?;
+            let members = store.group_members(&name).await?;
+            print(
+                json,
+                json!({"name": group.name, "description": group.description, "members": members}),
+                format!(
+                    "name:        {}\ndescription: {}\nmembers:     {}\n",
+                    group.name,
+                    group.description,
+                    members.join(" ")
+                ),
+            )
+        }
+        GroupCommand::Delete { name, json } => {
+            if !store
+                .delete_group(&name, &cli_audit("group.delete", &name), now)
+                .await?
+            {
+                return Err(CliError::Usage(format!("no group {name:?}")));
+            }
+            print(
+                json,
+                json!({"name": name, "deleted": true}),
+                format!("deleted group {name}\n"),
+            )
+        }
+        GroupCommand::Add {
+            name,
+            username,
+            json,
+        } => {
+            let u = user_named(store, &username).await?;
+            let audit = cli_audit("group.add", &name).detail(json!({"user": u.id}));
+            membership(
+                store.add_group_member(&name, &u.id, &audit, now).await?,
+                "group",
+                &name,
+            )?;
+            print(
+                json,
+                json!({"group": name, "username": username, "member": true}),
+                format!("{username} is in group {name}\n"),
+            )
+        }
+        GroupCommand::Remove {
+            name,
+            username,
+            json,
+        } => {
+            let u = user_named(store, &username).await?;
+            let audit = cli_audit("group.remove", &name).detail(json!({"user": u.id}));
+            let removed = store.remove_group_member(&name, &u.id, &audit, now).await?;
+            print(
+                json,
+                json!({"group": name, "username": username, "removed": removed}),
+                format!("{username} is not in group {name}\n"),
+            )
         }
     }
 }

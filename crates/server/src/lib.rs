@@ -100,10 +100,11 @@ impl App {
         authorize.trusted_proxies = Arc::from(config.trusted_proxies.clone());
         let app = Router::new()
             .merge(gatehouse_oidc::routes(oidc.clone()))
-            .merge(gatehouse_authorize::routes(authorize))
+            .merge(gatehouse_authorize::routes(authorize.clone()))
             .merge(gatehouse_token::routes(TokenState { oidc: oidc.clone() }))
             .merge(gatehouse_admin::routes(gatehouse_admin::AdminState {
                 oidc: oidc.clone(),
+                authorize,
                 open_registration: config.open_registration,
             }))
             .merge(health_routes(store.clone()))

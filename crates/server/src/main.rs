@@ -5,7 +5,10 @@ use std::sync::Arc;
 
 use clap::Parser;
 use gatehouse_core::{Clock, SystemClock};
-use gatehouse_server::cli::{Cli, Command, run_client, run_keys, run_registration_token, run_user};
+use gatehouse_server::cli::{
+    Cli, Command, run_admin, run_client, run_group, run_keys, run_registration_token, run_role,
+    run_user,
+};
 use gatehouse_server::{App, Config, StartError, open_store};
 use tracing_subscriber::EnvFilter;
 
@@ -58,6 +61,24 @@ async fn main() -> ExitCode {
         },
         Command::Client(cmd) => match open_store(&config).await {
             Ok(store) => run_client(&store, cmd, now)
+                .await
+                .map_or_else(fail, |()| ExitCode::SUCCESS),
+            Err(e) => fail(e),
+        },
+        Command::Admin(cmd) => match open_store(&config).await {
+            Ok(store) => run_admin(&store, cmd, now)
+                .await
+                .map_or_else(fail, |()| ExitCode::SUCCESS),
+            Err(e) => fail(e),
+        },
+        Command::Role(cmd) => match open_store(&config).await {
+            Ok(store) => run_role(&store, cmd, now)
+                .await
+                .map_or_else(fail, |()| ExitCode::SUCCESS),
+            Err(e) => fail(e),
+        },
+        Command::Group(cmd) => match open_store(&config).await {
+            Ok(store) => run_group(&store, cmd, now)
                 .await
                 .map_or_else(fail, |()| ExitCode::SUCCESS),
             Err(e) => fail(e),

@@ -462,3 +462,126 @@ fn registration_tokens_are_created_once_and_stored_hashed() {
             .success()
     );
 }
+
+#[test]
+fn admins_roles_and_groups_are_administered_from_the_command_line() {
+    let env = Env::new();
+    let admin = json_out(&env.run(
+        &["admin", "create", "root", "--password-stdin", "--json"],
+        "a long admin passphrase\n",
+    ));
+    assert_eq!(admin["roles"], serde_json::json!(["admin"]));
+    let shown = json_out(&env.run(&["role", "show", "admin", "--json"], ""));
+    assert_eq!(shown["holders"][0]["kind"], "user");
+    assert_eq!(shown["holders"][0]["id"], admin["id"]);
+
+    // A role with permissions, given to a user and to a client.
+    let out = env.run(
+        &[
+            "role",
+            "create",
+            "editor",
+            "--permission",
+            "posts.write",
+            "--description",
+            "Edits posts",
+        ],
+        "",
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    env.run(
+        &["user", "create", "bob", "--password-stdin"],
+        "bob's long password\n",
+    );
+    let client = json_out(&env.run(
+        &[
+            "client",
+            "create",
+            "--name",
+            "svc",
+            "--redirect-uri",
+            "https://svc.example/cb",
+            "--json",
+        ],
+        "",
+    ));
+    let client_id = client["client_id"].as_str().unwrap();
+    assert!(
+        env.run(&["role", "assign", "editor", "--user", "bob"], "")
+            .status
+            .success()
+    );
+    assert!(
+        env.run(&["role", "assign", "editor", "--client", client_id], "")
+            .status
+            .success()
+    );
+    let editor = json_out(&env.run(&["role", "show", "editor", "--json"], ""));
+    assert_eq!(editor["permissions"], serde_json::json!(["posts.write"]));
+    assert_eq!(editor["holders"].as_array().unwrap().len(), 2);
+    assert!(
+        env.run(&["role", "unassign", "editor", "--client", client_id], "")
+            .status
+            .success()
+    );
+    let editor = json_out(&env.run(&["role", "show", "editor", "--json"], ""));
+    assert_eq!(editor["holders"].as_array().unwrap().len(), 1);
+
+    // Groups.
+    assert!(env.run(&["group", "create", "team-a"], "").status.success());
+    assert!(
+        env.run(&["group", "add", "team-a", "bob"], "")
+            .status
+            .success()
+    );
+    let group = json_out(&env.run(&["group", "show", "team-a", "--json"], ""));
+    assert_eq!(group["members"].as_array().unwrap().len(), 1);
+
+    // Mistakes get one line and a non-zero exit.
+    for (args, needle) in [
+        (&["role", "assign", "ghost", "--user", "bob"][..], "no role"),
+        (
+            &["role", "assign", "editor", "--user", "nobody"][..],
+            "no user",
+        ),
+        (&["role", "create", "editor"][..], "already exists"),
+        (&["role", "create", "bad name"][..], "role name"),
+        (&["role", "delete", "admin"][..], "built in"),
+        (&["group", "add", "ghost", "bob"][..], "no group"),
+        (&["role", "assign", "editor"][..], "--user"),
+    ] {
+        let out = env.run(args, "");
+        assert!(!out.status.success(), "{args:?}");
+        assert!(stderr(&out).contains(needle), "{args:?}: {}", stderr(&out));
+    }
+    assert!(env.run(&["role", "delete", "editor"], "").status.success());
+    assert!(!env.run(&["role", "show", "editor"], "").status.success());
+}
+
+#[test]
+fn new_passwords_follow_the_nist_policy() {
+    let env = Env::new();
+    for (password, needle) in [
+        ("elevenchars", "at least 12"),
+        ("unbelievable", "most commonly used"),
+        ("carol-the-user", "username"),
+    ] {
+        let out = env.run(
+            &["user", "create", "carol-the-user", "--password-stdin"],
+            &format!("{password}\n"),
+        );
+        assert!(!out.status.success(), "{password}");
+        assert!(
+            stderr(&out).contains(needle),
+            "{password}: {}",
+            stderr(&out)
+        );
+    }
+    // Any Unicode, spaces included, and long passphrases are fine.
+    let long = "ünïcödé pässphrase ".repeat(7);
+    let out = env.run(
+        &["user", "create", "carol-the-user", "--password-stdin"],
+        &format!("{long}\n"),
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+}

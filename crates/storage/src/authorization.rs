@@ -383,3 +383,84 @@ pub(crate) async fn end_user_access(
         .await?;
     Ok(())
 }
+
+/// Which grants an administrator lists or revokes. Every field given must match.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct GrantFilter<'a> {
+    pub user_id: Option<&'a str>,
+    pub client_id: Option<&'a str>,
+    pub grant_id: Option<&'a str>,
+}
+
+impl GrantFilter<'_> {
+    fn condition(&self) -> sea_orm::Condition {
+        let mut c = sea_orm::Condition::all().add(grant::Column::RevokedAt.is_null());
+        if let Some(u) = self.user_id {
+            c = c.add(grant::Column::UserId.eq(u));
+        }
+        if let Some(id) = self.client_id {
+            c = c.add(grant::Column::ClientId.eq(id));
+        }
+        if let Some(id) = self.grant_id {
+            c = c.add(grant::Column::Id.eq(id));
+        }
+        c
+    }
+}
+
+impl Store {
+    /// The live (unrevoked) grants matching `filter`, newest first, at most 500.
+    pub async fn list_grants(&self, filter: GrantFilter<'_>) -> StoreResult<Vec<Grant>> {
+        use sea_orm::{QueryOrder, QuerySelect};
+        grant::Entity::find()
+            .filter(filter.condition())
+            .order_by_desc(grant::Column::CreatedAt)
+            .limit(500)
+            .all(&self.db)
+            .await?
+            .into_iter()
+            .map(grant_to_domain)
+            .collect()
+    }
+
+    /// Revokes the live grants matching `filter` (and so every token derived from them;
+    /// opaque access tokens are deleted at once). Returns how many were revoked; the audit
+    /// row is written only when there was something to revoke.
+    pub async fn revoke_grants(
+        &self,
+        filter: GrantFilter<'_>,
+        now: i64,
+        audit: &gatehouse_core::Audit,
+    ) -> StoreResult<u64> {
+        use sea_orm::{QuerySelect, TransactionTrait};
+        let txn = self.db.begin().await?;
+        let ids: Vec<String> = grant::Entity::find()
+            .select_only()
+            .column(grant::Column::Id)
+            .filter(filter.condition())
+            .into_tuple()
+            .all(&txn)
+            .await?;
+        let mut revoked = 0;
+        for chunk in ids.chunks(500) {
+            revoked += grant::Entity::update_many()
+                .col_expr(grant::Column::RevokedAt, Expr::value(now))
+                .filter(grant::Column::Id.is_in(chunk.iter().cloned()))
+                .filter(grant::Column::RevokedAt.is_null())
+                .exec(&txn)
+                .await?
+                .rows_affected;
+            crate::entity::access_token::Entity::delete_many()
+                .filter(crate::entity::access_token::Column::GrantId.is_in(chunk.iter().cloned()))
+                .exec(&txn)
+                .await?;
+        }
+        if revoked > 0 {
+            let mut audit = audit.clone();
+            audit.detail = serde_json::json!({ "grants": ids });
+            crate::access::record(&txn, &audit, now).await?;
+        }
+        txn.commit().await?;
+        Ok(revoked)
+    }
+}

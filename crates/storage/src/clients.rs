@@ -1,7 +1,11 @@
 //! Registered clients.
 
-use gatehouse_core::{Client, NewClient, Scopes};
-use sea_orm::{ActiveModelTrait, EntityTrait, QueryOrder, Set};
+use gatehouse_core::{Audit, Client, ClientLinks, Listing, NewClient, Query, Scopes, SubjectKind};
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ActiveModelTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set,
+    TransactionTrait,
+};
 
 use crate::entity::client;
 use crate::{Store, StoreError, StoreResult, conflict_or, json_list, parse_json};
@@ -24,20 +28,29 @@ fn to_domain(m: client::Model) -> StoreResult<Client> {
         secret_hash: m.secret_hash,
         jwks: m.jwks,
         jwks_uri: m.jwks_uri,
+        links: ClientLinks {
+            logo_uri: m.logo_uri,
+            policy_uri: m.policy_uri,
+            tos_uri: m.tos_uri,
+        },
         created_at: m.created_at,
     })
 }
 
 impl Store {
-    /// Registers a client. The caller generates the id and secret; only the secret's hash
-    /// reaches the database.
+    /// Registers a client. The caller generates the id, the secret and (for a dynamically
+    /// registered client) the registration access token; only their hashes reach the
+    /// database, in one row written with its audit entry.
     pub async fn create_client(
         &self,
         client_id: &str,
         secret_hash: Option<String>,
+        registration_token_hash: Option<String>,
         new: &NewClient,
         now: i64,
+        audit: &Audit,
     ) -> StoreResult<Client> {
+        let txn = self.db.begin().await?;
         let model = client::ActiveModel {
             client_id: Set(client_id.to_owned()),
             name: Set(new.name.clone()),
@@ -50,15 +63,46 @@ impl Store {
             application_type: Set(new.application_type.to_string()),
             jwks: Set(new.jwks.clone()),
             jwks_uri: Set(new.jwks_uri.clone()),
-            registration_token_hash: Set(None),
+            registration_token_hash: Set(registration_token_hash),
             access_token_format: Set(new.access_token_format.to_string()),
+            logo_uri: Set(new.links.logo_uri.clone()),
+            policy_uri: Set(new.links.policy_uri.clone()),
+            tos_uri: Set(new.links.tos_uri.clone()),
             created_at: Set(now),
             updated_at: Set(now),
         }
-        .insert(&self.db)
+        .insert(&txn)
         .await
         .map_err(|e| conflict_or(e, "client"))?;
+        crate::access::record(&txn, audit, now).await?;
+        txn.commit().await?;
         to_domain(model)
+    }
+
+    /// One page of clients by name; `search` matches the name and the client id.
+    pub async fn list_clients_page(&self, q: &Query) -> StoreResult<Listing<Client>> {
+        let mut find = client::Entity::find();
+        if let Some(s) = q.search.as_deref().filter(|s| !s.is_empty()) {
+            find = find.filter(crate::access::search_condition(
+                &[
+                    Expr::col(client::Column::Name),
+                    Expr::col(client::Column::ClientId),
+                ],
+                s,
+            ));
+        }
+        let total = find.clone().count(&self.db).await?;
+        let items = find
+            .order_by_asc(client::Column::Name)
+            .order_by_asc(client::Column::ClientId)
+            .offset(q.offset)
+            .limit(q.limit)
+            .all(&self.db)
+            .await?
+            .into_iter()
+            .map(to_domain)
+            .collect::<StoreResult<_>>()?;
+        Ok(Listing { items, total })
     }
 
     pub async fn find_client(&self, client_id: &str) -> StoreResult<Option<Client>> {
@@ -113,14 +157,17 @@ impl Store {
 }
 
 impl Store {
-    /// Replaces a client's metadata (not its id, secret or creation time).
+    /// Replaces a client's metadata (not its id, secret, authentication method, keys or
+    /// creation time).
     pub async fn update_client(
         &self,
         client_id: &str,
         new: &NewClient,
         now: i64,
+        audit: &Audit,
     ) -> StoreResult<Option<Client>> {
-        use sea_orm::{ColumnTrait, QueryFilter};
+        use sea_orm::ColumnTrait;
+        let txn = self.db.begin().await?;
         let result = client::Entity::update_many()
             .col_expr(
                 client::Column::Name,
@@ -143,16 +190,35 @@ impl Store {
                 sea_orm::sea_query::Expr::value(new.scopes.to_string()),
             )
             .col_expr(
+                client::Column::LogoUri,
+                Expr::value(new.links.logo_uri.clone()),
+            )
+            .col_expr(
+                client::Column::PolicyUri,
+                Expr::value(new.links.policy_uri.clone()),
+            )
+            .col_expr(
+                client::Column::TosUri,
+                Expr::value(new.links.tos_uri.clone()),
+            )
+            .col_expr(
                 client::Column::UpdatedAt,
                 sea_orm::sea_query::Expr::value(now),
             )
             .filter(client::Column::ClientId.eq(client_id))
-            .exec(&self.db)
+            .exec(&txn)
             .await?;
         if result.rows_affected == 0 {
             return Ok(None);
         }
-        self.find_client(client_id).await
+        crate::access::record(&txn, audit, now).await?;
+        let updated = client::Entity::find_by_id(client_id.to_owned())
+            .one(&txn)
+            .await?
+            .map(to_domain)
+            .transpose()?;
+        txn.commit().await?;
+        Ok(updated)
     }
 
     /// Replaces a confidential client's secret hash; the old secret stops working at once.
@@ -161,9 +227,11 @@ impl Store {
         client_id: &str,
         secret_hash: &str,
         now: i64,
+        audit: &Audit,
     ) -> StoreResult<bool> {
-        use sea_orm::{ColumnTrait, QueryFilter};
-        Ok(client::Entity::update_many()
+        use sea_orm::ColumnTrait;
+        let txn = self.db.begin().await?;
+        let found = client::Entity::update_many()
             .col_expr(
                 client::Column::SecretHash,
                 sea_orm::sea_query::Expr::value(secret_hash.to_owned()),
@@ -174,15 +242,25 @@ impl Store {
             )
             .filter(client::Column::ClientId.eq(client_id))
             .filter(client::Column::SecretHash.is_not_null())
-            .exec(&self.db)
+            .exec(&txn)
             .await?
             .rows_affected
-            == 1)
+            == 1;
+        if found {
+            crate::access::record(&txn, audit, now).await?;
+        }
+        txn.commit().await?;
+        Ok(found)
     }
 
-    /// Deletes a client and revokes every grant it holds.
-    pub async fn delete_client(&self, client_id: &str, now: i64) -> StoreResult<bool> {
-        use sea_orm::{ColumnTrait, QueryFilter, TransactionTrait};
+    /// Deletes a client, revokes every grant it holds and takes its roles away.
+    pub async fn delete_client(
+        &self,
+        client_id: &str,
+        now: i64,
+        audit: &Audit,
+    ) -> StoreResult<bool> {
+        use sea_orm::ColumnTrait;
         let txn = self.db.begin().await?;
         let found = client::Entity::delete_by_id(client_id.to_owned())
             .exec(&txn)
@@ -203,6 +281,8 @@ impl Store {
                 .filter(crate::entity::access_token::Column::ClientId.eq(client_id))
                 .exec(&txn)
                 .await?;
+            crate::access::forget_subject(&txn, SubjectKind::Client, client_id).await?;
+            crate::access::record(&txn, audit, now).await?;
         }
         txn.commit().await?;
         Ok(found)
@@ -217,16 +297,20 @@ impl Store {
         uses: Option<i64>,
         now: i64,
         expires_at: i64,
+        audit: &Audit,
     ) -> StoreResult<()> {
         use crate::entity::registration_token;
+        let txn = self.db.begin().await?;
         registration_token::ActiveModel {
             token_hash: sea_orm::Set(token_hash.to_owned()),
             uses_left: sea_orm::Set(uses),
             created_at: sea_orm::Set(now),
             expires_at: sea_orm::Set(expires_at),
         }
-        .insert(&self.db)
+        .insert(&txn)
         .await?;
+        crate::access::record(&txn, audit, now).await?;
+        txn.commit().await?;
         Ok(())
     }
 
@@ -252,24 +336,6 @@ impl Store {
             .await?
             .rows_affected;
         Ok(spent == 1)
-    }
-
-    /// Sets (or clears) a client's registration access token hash (RFC 7592).
-    pub async fn set_registration_access_token(
-        &self,
-        client_id: &str,
-        token_hash: Option<&str>,
-    ) -> StoreResult<()> {
-        use sea_orm::{ColumnTrait, QueryFilter};
-        client::Entity::update_many()
-            .col_expr(
-                client::Column::RegistrationTokenHash,
-                sea_orm::sea_query::Expr::value(token_hash.map(str::to_owned)),
-            )
-            .filter(client::Column::ClientId.eq(client_id))
-            .exec(&self.db)
-            .await?;
-        Ok(())
     }
 
     /// The client whose registration access token hashes to `token_hash`, if it is `client_id`.

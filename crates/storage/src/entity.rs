@@ -29,6 +29,9 @@ pub mod client {
         pub access_token_format: String,
         pub jwks_uri: Option<String>,
         pub registration_token_hash: Option<String>,
+        pub logo_uri: Option<String>,
+        pub policy_uri: Option<String>,
+        pub tos_uri: Option<String>,
     }
     no_relations!();
 }
@@ -249,6 +252,80 @@ pub mod registration_token {
         pub uses_left: Option<i64>,
         pub created_at: i64,
         pub expires_at: i64,
+    }
+    no_relations!();
+}
+
+pub mod role {
+    use sea_orm::entity::prelude::*;
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "roles")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub name: String,
+        pub description: String,
+        pub permissions: String,
+        pub created_at: i64,
+    }
+    no_relations!();
+}
+
+pub mod group {
+    use sea_orm::entity::prelude::*;
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "groups")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub name: String,
+        pub description: String,
+        pub created_at: i64,
+    }
+    no_relations!();
+}
+
+pub mod role_assignment {
+    use sea_orm::entity::prelude::*;
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "role_assignments")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub role: String,
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub subject_kind: String,
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub subject_id: String,
+        pub created_at: i64,
+    }
+    no_relations!();
+}
+
+pub mod group_member {
+    use sea_orm::entity::prelude::*;
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "group_members")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub group_name: String,
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub user_id: String,
+        pub created_at: i64,
+    }
+    no_relations!();
+}
+
+pub mod audit_log {
+    use sea_orm::entity::prelude::*;
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "audit_log")]
+    pub struct Model {
+        #[sea_orm(primary_key)]
+        pub id: i64,
+        pub at: i64,
+        pub actor: String,
+        pub action: String,
+        pub target: String,
+        pub detail: String,
+        pub address: Option<String>,
     }
     no_relations!();
 }

@@ -5,6 +5,7 @@
 //! Entities stay private. Single-use values are consumed with a conditional `UPDATE`
 //! whose affected-row count decides the one winner of a race, on both databases.
 
+mod access;
 mod authorization;
 mod clients;
 mod device;
@@ -19,7 +20,8 @@ use std::time::Duration;
 use gatehouse_migration::{Migrator, MigratorTrait};
 use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbErr, SqlErr};
 
-pub use authorization::{CodeRedemption, PendingRequest};
+pub use access::Membership;
+pub use authorization::{CodeRedemption, GrantFilter, PendingRequest};
 pub use device::DevicePoll;
 pub use refresh::RefreshRotation;
 pub use throttle::{Attempt, ThrottlePolicy};
@@ -34,6 +36,9 @@ pub enum StoreError {
     /// A unique value (a username, a client id) already exists.
     #[error("{0} already exists")]
     Conflict(&'static str),
+    /// Something the change names (a role, a group) does not exist.
+    #[error("no {0}")]
+    Missing(String),
     /// A stored row could not be decoded into its domain type.
     #[error("stored data is corrupt: {0}")]
     Corrupt(String),

@@ -86,3 +86,46 @@ impl Store {
         Ok(())
     }
 }
+
+impl Store {
+    /// A user's live browser sessions, newest first.
+    pub async fn list_user_sessions(
+        &self,
+        user_id: &str,
+        now: i64,
+    ) -> StoreResult<Vec<BrowserSession>> {
+        use sea_orm::QueryOrder;
+        Ok(session::Entity::find()
+            .filter(session::Column::UserId.eq(user_id))
+            .filter(session::Column::ExpiresAt.gt(now))
+            .order_by_desc(session::Column::CreatedAt)
+            .all(&self.db)
+            .await?
+            .into_iter()
+            .map(to_domain)
+            .collect())
+    }
+
+    /// Ends a user's sessions: the one whose public `sid` is given, or all of them.
+    /// Returns how many ended.
+    pub async fn end_user_sessions(
+        &self,
+        user_id: &str,
+        sid: Option<&str>,
+        now: i64,
+        audit: &gatehouse_core::Audit,
+    ) -> StoreResult<u64> {
+        use sea_orm::TransactionTrait;
+        let txn = self.db.begin().await?;
+        let mut delete = session::Entity::delete_many().filter(session::Column::UserId.eq(user_id));
+        if let Some(sid) = sid {
+            delete = delete.filter(session::Column::Sid.eq(sid));
+        }
+        let ended = delete.exec(&txn).await?.rows_affected;
+        if ended > 0 {
+            crate::access::record(&txn, audit, now).await?;
+        }
+        txn.commit().await?;
+        Ok(ended)
+    }
+}

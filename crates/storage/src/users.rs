@@ -1,7 +1,11 @@
 //! End-user accounts.
 
-use gatehouse_core::User;
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set};
+use gatehouse_core::{Audit, Listing, Query, SubjectKind, User};
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
+    QuerySelect, Set, TransactionTrait,
+};
 
 use crate::entity::user;
 use crate::{Store, StoreResult, conflict_or};
@@ -30,10 +34,19 @@ pub struct NewUser<'a> {
     pub password_hash: &'a str,
     pub email: Option<&'a str>,
     pub name: Option<&'a str>,
+    /// Roles the user holds from the start (`admin` for `gatehouse admin create`); each
+    /// must exist.
+    pub roles: &'a [&'a str],
 }
 
 impl Store {
-    pub async fn create_user(&self, new: NewUser<'_>, now: i64) -> StoreResult<User> {
+    pub async fn create_user(
+        &self,
+        new: NewUser<'_>,
+        now: i64,
+        audit: &Audit,
+    ) -> StoreResult<User> {
+        let txn = self.db.begin().await?;
         let model = user::ActiveModel {
             id: Set(new.id.to_owned()),
             username: Set(new.username.to_owned()),
@@ -46,10 +59,56 @@ impl Store {
             created_at: Set(now),
             updated_at: Set(now),
         }
-        .insert(&self.db)
+        .insert(&txn)
         .await
         .map_err(|e| conflict_or(e, "user"))?;
+        for role in new.roles {
+            if crate::entity::role::Entity::find_by_id((*role).to_owned())
+                .one(&txn)
+                .await?
+                .is_none()
+            {
+                return Err(crate::StoreError::Missing(format!("role {role:?}")));
+            }
+            crate::entity::role_assignment::ActiveModel {
+                role: Set((*role).to_owned()),
+                subject_kind: Set(SubjectKind::User.as_str().to_owned()),
+                subject_id: Set(new.id.to_owned()),
+                created_at: Set(now),
+            }
+            .insert(&txn)
+            .await?;
+        }
+        crate::access::record(&txn, audit, now).await?;
+        txn.commit().await?;
         Ok(to_domain(model).0)
+    }
+
+    /// One page of users by username; `search` matches username, name, email and id.
+    pub async fn list_users_page(&self, q: &Query) -> StoreResult<Listing<User>> {
+        let mut find = user::Entity::find();
+        if let Some(s) = q.search.as_deref().filter(|s| !s.is_empty()) {
+            find = find.filter(crate::access::search_condition(
+                &[
+                    Expr::col(user::Column::Username),
+                    Expr::col(user::Column::Name),
+                    Expr::col(user::Column::Email),
+                    Expr::col(user::Column::Id),
+                ],
+                s,
+            ));
+        }
+        let total = find.clone().count(&self.db).await?;
+        let items = find
+            .order_by_asc(user::Column::Username)
+            .offset(q.offset)
+            .limit(q.limit)
+            .all(&self.db)
+            .await?
+            .into_iter()
+            .map(|m| to_domain(m).0)
+            .collect();
+        Ok(Listing { items, total })
     }
 
     /// The user and their password hash, for login.
@@ -89,8 +148,13 @@ impl Store {
 
     /// Disables or enables an account. Disabling also ends its sessions and revokes its
     /// grants, so nothing issued before keeps working.
-    pub async fn set_user_disabled(&self, id: &str, disabled: bool, now: i64) -> StoreResult<bool> {
-        use sea_orm::TransactionTrait;
+    pub async fn set_user_disabled(
+        &self,
+        id: &str,
+        disabled: bool,
+        now: i64,
+        audit: &Audit,
+    ) -> StoreResult<bool> {
         let txn = self.db.begin().await?;
         let found = user::Entity::update_many()
             .col_expr(
@@ -109,6 +173,9 @@ impl Store {
         if found && disabled {
             crate::authorization::end_user_access(&txn, id, now).await?;
         }
+        if found {
+            crate::access::record(&txn, audit, now).await?;
+        }
         txn.commit().await?;
         Ok(found)
     }
@@ -119,8 +186,8 @@ impl Store {
         id: &str,
         password_hash: &str,
         now: i64,
+        audit: &Audit,
     ) -> StoreResult<bool> {
-        use sea_orm::TransactionTrait;
         let txn = self.db.begin().await?;
         let found = user::Entity::update_many()
             .col_expr(
@@ -141,14 +208,15 @@ impl Store {
                 .filter(crate::entity::session::Column::UserId.eq(id))
                 .exec(&txn)
                 .await?;
+            crate::access::record(&txn, audit, now).await?;
         }
         txn.commit().await?;
         Ok(found)
     }
 
-    /// Deletes an account, its sessions and consents, and revokes its grants.
-    pub async fn delete_user(&self, id: &str, now: i64) -> StoreResult<bool> {
-        use sea_orm::TransactionTrait;
+    /// Deletes an account, its sessions, consents, roles and group memberships, and revokes
+    /// its grants.
+    pub async fn delete_user(&self, id: &str, now: i64, audit: &Audit) -> StoreResult<bool> {
         let txn = self.db.begin().await?;
         let found = user::Entity::delete_by_id(id.to_owned())
             .exec(&txn)
@@ -161,6 +229,8 @@ impl Store {
                 .filter(crate::entity::consent::Column::UserId.eq(id))
                 .exec(&txn)
                 .await?;
+            crate::access::forget_subject(&txn, SubjectKind::User, id).await?;
+            crate::access::record(&txn, audit, now).await?;
         }
         txn.commit().await?;
         Ok(found)

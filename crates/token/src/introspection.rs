@@ -105,6 +105,23 @@ async fn describe(state: &TokenState, client: &Client, token: &str) -> Result<Va
     out.insert("aud".into(), json!(oidc.issuer.as_str()));
     out.insert("iss".into(), json!(oidc.issuer.as_str()));
     out.insert("jti".into(), json!(claims.jti));
+    // The roles and groups the token's scopes release, as they stand now (the same claims
+    // a JWT access token carries; RFC 9068 §7.2.1.1).
+    let kind = if claims.grant_id.is_some() {
+        gatehouse_core::SubjectKind::User
+    } else {
+        gatehouse_core::SubjectKind::Client
+    };
+    out.extend(
+        gatehouse_oidc::claims::authorization_claims(
+            &oidc.store,
+            kind,
+            &claims.sub,
+            &claims.scopes,
+        )
+        .await
+        .map_err(TokenError::server)?,
+    );
     // The login name is personal data: only the client the user authorized sees it; a
     // resource server gets the pairwise-stable `sub` and the scopes it needs (RFC 7662 §4).
     if claims.grant_id.is_some() && claims.client_id == client.client_id {

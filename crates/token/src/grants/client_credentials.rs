@@ -56,6 +56,14 @@ pub async fn exchange(
     let oidc = &state.oidc;
     let now = oidc.now();
     let jti = secret::random_token(16);
+    let extra = gatehouse_oidc::claims::authorization_claims(
+        &oidc.store,
+        gatehouse_core::SubjectKind::Client,
+        &client.client_id,
+        &scopes,
+    )
+    .await
+    .map_err(TokenError::server)?;
     let access_token = super::issue_access_token(
         state,
         client,
@@ -67,6 +75,7 @@ pub async fn exchange(
             auth_time: None,
             sid: None,
             jti: &jti,
+            extra,
         },
         now,
     )

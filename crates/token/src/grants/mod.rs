@@ -150,6 +150,14 @@ pub(crate) async fn user_token_response(
 ) -> Result<TokenResponse, TokenError> {
     let oidc = &state.oidc;
     let jti = gatehouse_core::secret::random_token(16);
+    let authz = gatehouse_oidc::claims::authorization_claims(
+        &oidc.store,
+        gatehouse_core::SubjectKind::User,
+        t.user_id,
+        t.scopes,
+    )
+    .await
+    .map_err(TokenError::server)?;
     let access_token = issue_access_token(
         state,
         client,
@@ -161,6 +169,7 @@ pub(crate) async fn user_token_response(
             auth_time: t.auth_time,
             sid: t.sid,
             jti: &jti,
+            extra: authz.clone(),
         },
         now,
     )
@@ -180,7 +189,7 @@ pub(crate) async fn user_token_response(
                         auth_time,
                         sid: t.sid,
                         access_token: Some(&access_token),
-                        extra: Default::default(),
+                        extra: authz,
                     },
                     now,
                 )
