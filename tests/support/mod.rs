@@ -547,3 +547,23 @@ pub async fn discovery(app: &TestApp) -> serde_json::Value {
         .await
         .expect("discovery JSON")
 }
+
+/// A client-credentials client registered for `scope`, and a fresh access token for it.
+pub async fn service_token(app: &TestApp, scope: &str) -> (TestClient, String) {
+    let svc = app
+        .create_client(ClientSpec {
+            name: "Admin robot".into(),
+            redirect_uris: vec![],
+            grant_types: vec![GrantType::ClientCredentials],
+            scopes: scope.into(),
+            ..ClientSpec::default()
+        })
+        .await;
+    let (status, body) = token_request(app, &svc, &[("grant_type", "client_credentials")]).await;
+    assert_eq!(status, 200, "{body}");
+    let token = body["access_token"]
+        .as_str()
+        .expect("access token")
+        .to_owned();
+    (svc, token)
+}

@@ -5,6 +5,8 @@
 // noise on a path taken once per refused request.
 #![allow(clippy::result_large_err)]
 
+pub mod api;
+mod auth;
 mod registration;
 
 use axum::Router;
@@ -20,6 +22,8 @@ pub struct AdminState {
     pub authorize: AuthorizeState,
     /// Anyone may register a client without an initial access token.
     pub open_registration: bool,
+    /// Where signing keys live; a rotation writes the new key here.
+    pub keys_dir: std::path::PathBuf,
 }
 
 impl FromRef<AdminState> for AuthorizeState {
@@ -30,6 +34,7 @@ impl FromRef<AdminState> for AuthorizeState {
 
 pub fn routes(state: AdminState) -> Router {
     Router::new()
+        .merge(api::router(state.clone()))
         .route("/register", post(registration::register))
         .route(
             "/register/{client_id}",

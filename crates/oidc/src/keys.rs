@@ -152,6 +152,30 @@ fn thumbprint(jwk: &Jwk) -> Option<String> {
     Some(URL_SAFE_NO_PAD.encode(Sha256::digest(json.as_bytes())))
 }
 
+/// The key set in use, replaceable while the server runs: an admin rotating a key through
+/// the admin API swaps in the reloaded set, and the next token is signed with the new key.
+#[derive(Debug, Clone)]
+pub struct KeyRing(std::sync::Arc<std::sync::RwLock<std::sync::Arc<KeySet>>>);
+
+impl KeyRing {
+    pub fn new(set: KeySet) -> Self {
+        Self(std::sync::Arc::new(std::sync::RwLock::new(
+            std::sync::Arc::new(set),
+        )))
+    }
+
+    /// The set as it is now (cheap: one reference count).
+    pub fn current(&self) -> std::sync::Arc<KeySet> {
+        // A poisoned lock only means a writer panicked mid-swap of one pointer: the value
+        // is whole either way.
+        self.0.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    pub fn replace(&self, set: KeySet) {
+        *self.0.write().unwrap_or_else(|e| e.into_inner()) = std::sync::Arc::new(set);
+    }
+}
+
 #[derive(Debug)]
 pub struct KeySet {
     keys: Vec<SigningKey>,

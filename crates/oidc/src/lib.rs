@@ -16,7 +16,7 @@ use axum::Router;
 use gatehouse_core::Clock;
 use gatehouse_storage::Store;
 
-pub use keys::{Alg, KeySet};
+pub use keys::{Alg, KeyRing, KeySet};
 pub use tokens::{AccessTokenClaims, Minter, TokenSettings};
 
 /// The issuer identifier (OIDC Discovery §3, RFC 8414 §2): an https URL (http on loopback)
@@ -61,7 +61,7 @@ impl Issuer {
 #[derive(Clone)]
 pub struct Oidc {
     pub store: Store,
-    pub keys: Arc<KeySet>,
+    pub keys: KeyRing,
     pub issuer: Issuer,
     pub minter: Minter,
     pub clock: Arc<dyn Clock>,
@@ -72,7 +72,7 @@ pub struct Oidc {
 impl Oidc {
     pub fn new(
         store: Store,
-        keys: Arc<KeySet>,
+        keys: KeyRing,
         issuer: Issuer,
         settings: TokenSettings,
         clock: Arc<dyn Clock>,
@@ -106,9 +106,9 @@ impl Oidc {
         token: &str,
     ) -> Result<Option<AccessTokenClaims>, gatehouse_storage::StoreError> {
         let claims = if token.contains('.') {
-            let Ok(claims) = self
-                .minter
-                .verify_access_token(&self.keys, token, self.now())
+            let Ok(claims) =
+                self.minter
+                    .verify_access_token(&self.keys.current(), token, self.now())
             else {
                 return Ok(None);
             };

@@ -70,7 +70,7 @@ pub struct App {
     pub config: Config,
     pub clock: Arc<dyn Clock>,
     pub store: Store,
-    pub keys: Arc<KeySet>,
+    pub keys: gatehouse_oidc::KeyRing,
     pub router: Router,
 }
 
@@ -79,7 +79,8 @@ impl App {
     /// and builds the router.
     pub async fn build(config: Config, clock: Arc<dyn Clock>) -> Result<Self, StartError> {
         let store = open_store(&config).await?;
-        let keys = Arc::new(KeySet::load_or_generate(&config.keys_dir, clock.now())?);
+        let keys =
+            gatehouse_oidc::KeyRing::new(KeySet::load_or_generate(&config.keys_dir, clock.now())?);
         gatehouse_authorize::password::warm_up();
         let settings = TokenSettings {
             access_token_ttl: config.access_token_ttl,
@@ -106,6 +107,7 @@ impl App {
                 oidc: oidc.clone(),
                 authorize,
                 open_registration: config.open_registration,
+                keys_dir: config.keys_dir.clone(),
             }))
             .merge(health_routes(store.clone()))
             .fallback(not_found)

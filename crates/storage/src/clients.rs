@@ -353,3 +353,62 @@ impl Store {
             .transpose()
     }
 }
+
+/// An initial access token as an administrator sees it: by its hash, never the token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RegistrationTokenRow {
+    pub token_hash: String,
+    pub uses_left: Option<i64>,
+    pub created_at: i64,
+    pub expires_at: i64,
+}
+
+impl Store {
+    /// The initial access tokens that can still be used, newest first.
+    pub async fn list_registration_tokens(
+        &self,
+        now: i64,
+    ) -> StoreResult<Vec<RegistrationTokenRow>> {
+        use crate::entity::registration_token;
+        use sea_orm::{ColumnTrait, Condition};
+        Ok(registration_token::Entity::find()
+            .filter(registration_token::Column::ExpiresAt.gt(now))
+            .filter(
+                Condition::any()
+                    .add(registration_token::Column::UsesLeft.is_null())
+                    .add(registration_token::Column::UsesLeft.gt(0)),
+            )
+            .order_by_desc(registration_token::Column::CreatedAt)
+            .all(&self.db)
+            .await?
+            .into_iter()
+            .map(|m| RegistrationTokenRow {
+                token_hash: m.token_hash,
+                uses_left: m.uses_left,
+                created_at: m.created_at,
+                expires_at: m.expires_at,
+            })
+            .collect())
+    }
+
+    /// Withdraws an initial access token; false if there was none with that hash.
+    pub async fn delete_registration_token(
+        &self,
+        token_hash: &str,
+        audit: &Audit,
+        now: i64,
+    ) -> StoreResult<bool> {
+        use crate::entity::registration_token;
+        let txn = self.db.begin().await?;
+        let found = registration_token::Entity::delete_by_id(token_hash.to_owned())
+            .exec(&txn)
+            .await?
+            .rows_affected
+            == 1;
+        if found {
+            crate::access::record(&txn, audit, now).await?;
+        }
+        txn.commit().await?;
+        Ok(found)
+    }
+}

@@ -22,6 +22,7 @@ use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbErr, SqlErr};
 
 pub use access::Membership;
 pub use authorization::{CodeRedemption, GrantFilter, PendingRequest};
+pub use clients::RegistrationTokenRow;
 pub use device::DevicePoll;
 pub use refresh::RefreshRotation;
 pub use throttle::{Attempt, ThrottlePolicy};

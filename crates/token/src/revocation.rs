@@ -74,7 +74,9 @@ async fn revoke_token(state: &TokenState, client: &Client, token: &str) -> Resul
     }
     // A JWT access token: revoked only by the client it was issued to. An expired one needs
     // nothing; verify_access_token refuses it already.
-    if let Ok(claims) = oidc.minter.verify_access_token(&oidc.keys, token, now)
+    if let Ok(claims) = oidc
+        .minter
+        .verify_access_token(&oidc.keys.current(), token, now)
         && claims.client_id == client.client_id
     {
         store

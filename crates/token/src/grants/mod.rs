@@ -105,7 +105,7 @@ pub(crate) async fn issue_access_token(
     match client.access_token_format {
         gatehouse_core::AccessTokenFormat::Jwt => oidc
             .minter
-            .access_token(&oidc.keys, input, now)
+            .access_token(&oidc.keys.current(), input, now)
             .map_err(TokenError::server),
         gatehouse_core::AccessTokenFormat::Opaque => {
             let value = gatehouse_core::secret::new_secret();
@@ -181,7 +181,7 @@ pub(crate) async fn user_token_response(
         (true, Some(auth_time)) => Some(
             oidc.minter
                 .id_token(
-                    &oidc.keys,
+                    &oidc.keys.current(),
                     gatehouse_oidc::tokens::IdTokenInput {
                         sub: t.user_id,
                         client_id: &client.client_id,

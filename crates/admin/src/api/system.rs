@@ -1,0 +1,338 @@
+//! Signing keys (list, rotate), initial access tokens for registration (create, list,
+//! delete), and the audit log.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::{Method, StatusCode};
+use axum::routing::{delete, get, post};
+use gatehouse_core::secret;
+use gatehouse_oidc::Alg;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+use super::{ApiError, ApiResult, JsonBody, PAGING, Page, Paging, QueryParams, Route, schema};
+use crate::AdminState;
+use crate::auth::Admin;
+
+/// A signing key (its public half is in the JWKS).
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct KeyView {
+    pub kid: String,
+    /// `RS256` or `ES256`.
+    pub alg: String,
+    pub created_at: i64,
+    /// Whether it signs new tokens (the newest key of its algorithm does).
+    pub active: bool,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RotateInput {
+    /// `RS256` or `ES256`.
+    pub alg: String,
+}
+
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RegistrationTokenInput {
+    /// Lifetime in seconds, 1 to 31536000 (default 86400).
+    pub ttl: Option<i64>,
+    /// How many registrations it allows (default: unlimited within its lifetime).
+    pub uses: Option<i64>,
+}
+
+/// A new initial access token, shown this once.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct RegistrationTokenCreated {
+    pub registration_token: String,
+    /// The token's id in listings (the SHA-256 of the token, never the token).
+    pub id: String,
+    pub expires_at: i64,
+    pub uses: Option<i64>,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct RegistrationTokenView {
+    pub id: String,
+    pub created_at: i64,
+    pub expires_at: i64,
+    pub uses_left: Option<i64>,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct AuditView {
+    pub id: i64,
+    /// Unix seconds.
+    pub at: i64,
+    /// Who: `user:<id>`, `client:<client_id>`, `cli:<os user>`, `registration:<client_id>`.
+    pub actor: String,
+    /// What: `client.create`, `user.disable`, `role.assign`, ...
+    pub action: String,
+    pub target: String,
+    pub detail: Value,
+    /// From where: the client address.
+    pub address: Option<String>,
+}
+
+pub(super) fn routes() -> Vec<Route> {
+    vec![
+        Route {
+            method: Method::GET,
+            path: "/keys",
+            operation_id: "listKeys",
+            summary: "List signing keys",
+            tag: "keys",
+            query: &[],
+            request: None,
+            status: StatusCode::OK,
+            response: Some(schema::<Vec<KeyView>>),
+            handler: get(list_keys),
+        },
+        Route {
+            method: Method::POST,
+            path: "/keys/rotate",
+            operation_id: "rotateKey",
+            summary: "Generate a new key for an algorithm; it signs from now on and older keys stay published",
+            tag: "keys",
+            query: &[],
+            request: Some(schema::<RotateInput>),
+            status: StatusCode::CREATED,
+            response: Some(schema::<KeyView>),
+            handler: post(rotate_key),
+        },
+        Route {
+            method: Method::GET,
+            path: "/registration-tokens",
+            operation_id: "listRegistrationTokens",
+            summary: "List live initial access tokens (by id; the tokens are stored only hashed)",
+            tag: "registration",
+            query: &[],
+            request: None,
+            status: StatusCode::OK,
+            response: Some(schema::<Vec<RegistrationTokenView>>),
+            handler: get(list_tokens),
+        },
+        Route {
+            method: Method::POST,
+            path: "/registration-tokens",
+            operation_id: "createRegistrationToken",
+            summary: "Create an initial access token for POST /register, shown this once",
+            tag: "registration",
+            query: &[],
+            request: Some(schema::<RegistrationTokenInput>),
+            status: StatusCode::CREATED,
+            response: Some(schema::<RegistrationTokenCreated>),
+            handler: post(create_token),
+        },
+        Route {
+            method: Method::DELETE,
+            path: "/registration-tokens/{id}",
+            operation_id: "deleteRegistrationToken",
+            summary: "Withdraw an initial access token",
+            tag: "registration",
+            query: &[],
+            request: None,
+            status: StatusCode::NO_CONTENT,
+            response: None,
+            handler: delete(delete_token),
+        },
+        Route {
+            method: Method::GET,
+            path: "/audit",
+            operation_id: "listAudit",
+            summary: "The audit log, newest first, with paging and search (actor, action, target)",
+            tag: "audit",
+            query: PAGING,
+            request: None,
+            status: StatusCode::OK,
+            response: Some(schema::<Page<AuditView>>),
+            handler: get(list_audit),
+        },
+    ]
+}
+
+pub(crate) fn key_views(state: &AdminState) -> Vec<KeyView> {
+    let keys = state.oidc.keys.current();
+    let mut views: Vec<KeyView> = keys
+        .all()
+        .iter()
+        .map(|k| KeyView {
+            kid: k.kid.clone(),
+            alg: k.alg.as_str().to_owned(),
+            created_at: k.created_at,
+            active: keys.active(k.alg).is_some_and(|a| a.kid == k.kid),
+        })
+        .collect();
+    views.sort_by(|a, b| (&a.alg, -a.created_at).cmp(&(&b.alg, -b.created_at)));
+    views
+}
+
+/// Generates a new signing key on disk and makes it the one that signs.
+pub(crate) async fn rotate(state: &AdminState, admin: &Admin, alg: &str) -> ApiResult<KeyView> {
+    let alg = Alg::parse(alg).ok_or_else(|| ApiError::invalid("alg must be RS256 or ES256"))?;
+    let now = state.oidc.now();
+    let dir = state.keys_dir.clone();
+    // RSA key generation takes a while: off the async runtime.
+    let reloaded = tokio::task::spawn_blocking(move || {
+        let kid = gatehouse_oidc::KeySet::rotate(&dir, alg, now)?;
+        let set = gatehouse_oidc::KeySet::load_or_generate(&dir, now)?;
+        Ok::<_, gatehouse_oidc::keys::KeyError>((kid, set))
+    })
+    .await
+    .map_err(ApiError::unavailable)?;
+    let (kid, set) = reloaded.map_err(ApiError::unavailable)?;
+    state.oidc.keys.replace(set);
+    state
+        .oidc
+        .store
+        .record_audit(
+            &admin
+                .audit("key.rotate", &kid)
+                .detail(json!({"alg": alg.as_str()})),
+            now,
+        )
+        .await?;
+    key_views(state)
+        .into_iter()
+        .find(|k| k.kid == kid)
+        .ok_or_else(|| ApiError::unavailable("the new key did not load"))
+}
+
+pub(crate) async fn create_registration_token(
+    state: &AdminState,
+    admin: &Admin,
+    input: RegistrationTokenInput,
+) -> ApiResult<RegistrationTokenCreated> {
+    let ttl = input.ttl.unwrap_or(86_400);
+    if !(1..=31_536_000).contains(&ttl) || input.uses.is_some_and(|u| u < 1) {
+        return Err(ApiError::invalid(
+            "ttl must be 1 to 31536000 seconds and uses at least 1",
+        ));
+    }
+    let now = state.oidc.now();
+    let token = secret::new_secret();
+    let id = secret::hash_secret(&token);
+    state
+        .oidc
+        .store
+        .create_registration_token(
+            &id,
+            input.uses,
+            now,
+            now + ttl,
+            &admin
+                .audit("registration_token.create", &id)
+                .detail(json!({"expires_at": now + ttl, "uses": input.uses})),
+        )
+        .await?;
+    Ok(RegistrationTokenCreated {
+        registration_token: token,
+        id,
+        expires_at: now + ttl,
+        uses: input.uses,
+    })
+}
+
+async fn list_keys(State(state): State<AdminState>) -> Json<Vec<KeyView>> {
+    Json(key_views(&state))
+}
+
+async fn rotate_key(
+    State(state): State<AdminState>,
+    admin: Admin,
+    JsonBody(input): JsonBody<RotateInput>,
+) -> ApiResult<(StatusCode, Json<KeyView>)> {
+    Ok((
+        StatusCode::CREATED,
+        Json(rotate(&state, &admin, &input.alg).await?),
+    ))
+}
+
+pub(crate) async fn registration_tokens(
+    state: &AdminState,
+) -> ApiResult<Vec<RegistrationTokenView>> {
+    Ok(state
+        .oidc
+        .store
+        .list_registration_tokens(state.oidc.now())
+        .await?
+        .into_iter()
+        .map(|t| RegistrationTokenView {
+            id: t.token_hash,
+            created_at: t.created_at,
+            expires_at: t.expires_at,
+            uses_left: t.uses_left,
+        })
+        .collect())
+}
+
+async fn list_tokens(
+    State(state): State<AdminState>,
+) -> ApiResult<Json<Vec<RegistrationTokenView>>> {
+    Ok(Json(registration_tokens(&state).await?))
+}
+
+async fn create_token(
+    State(state): State<AdminState>,
+    admin: Admin,
+    JsonBody(input): JsonBody<RegistrationTokenInput>,
+) -> ApiResult<(StatusCode, Json<RegistrationTokenCreated>)> {
+    Ok((
+        StatusCode::CREATED,
+        Json(create_registration_token(&state, &admin, input).await?),
+    ))
+}
+
+pub(crate) async fn delete_registration_token(
+    state: &AdminState,
+    admin: &Admin,
+    id: &str,
+) -> ApiResult<()> {
+    if !state
+        .oidc
+        .store
+        .delete_registration_token(
+            id,
+            &admin.audit("registration_token.delete", id),
+            state.oidc.now(),
+        )
+        .await?
+    {
+        return Err(ApiError::not_found("registration token"));
+    }
+    Ok(())
+}
+
+async fn delete_token(
+    State(state): State<AdminState>,
+    admin: Admin,
+    Path(id): Path<String>,
+) -> ApiResult<StatusCode> {
+    delete_registration_token(&state, &admin, &id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+pub(crate) async fn audit_page(
+    state: &AdminState,
+    q: &gatehouse_core::Query,
+) -> ApiResult<Page<AuditView>> {
+    let listing = state.oidc.store.list_audit(q).await?;
+    Ok(Page::of(listing, q, |e| AuditView {
+        id: e.id,
+        at: e.at,
+        actor: e.actor,
+        action: e.action,
+        target: e.target,
+        detail: e.detail,
+        address: e.address,
+    }))
+}
+
+async fn list_audit(
+    State(state): State<AdminState>,
+    QueryParams(p): QueryParams<Paging>,
+) -> ApiResult<Json<Page<AuditView>>> {
+    let q = p.query()?;
+    Ok(Json(audit_page(&state, &q).await?))
+}
