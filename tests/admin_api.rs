@@ -897,3 +897,93 @@ async fn an_admin_robot_loses_access_with_its_scope() {
     .await;
     assert_eq!(status, 401);
 }
+
+#[tokio::test]
+async fn hostile_searches_and_ids_are_ordinary_misses() {
+    let app = TestApp::start().await;
+    let (_, token) = service_token(&app, "gatehouse:admin").await;
+    let robot = Robot {
+        app: &app,
+        auth: format!("Bearer {token}"),
+    };
+    app.create_user("alice").await;
+    // Generated ids are base64url and may hold "_": every probe has a character they lack.
+    for search in [
+        "' OR '1'='1",
+        "%' --",
+        "%",
+        "\\",
+        "alice'; DROP TABLE users; --",
+        "ä\u{0}",
+    ] {
+        let q: String = form_urlencoded::Serializer::new(String::new())
+            .append_pair("search", search)
+            .finish();
+        for list in ["users", "clients", "audit"] {
+            let (status, page) = robot
+                .call(Method::GET, &format!("/admin/api/{list}?{q}"), None)
+                .await;
+            if search.contains('\u{0}') {
+                assert_eq!(status, 400, "{list} {search:?}: {page}");
+                continue;
+            }
+            assert_eq!(status, 200, "{list} {search:?}: {page}");
+            assert_eq!(page["total"], 0, "{list} {search:?} matched something");
+        }
+    }
+    for id in ["' OR '1'='1", "x%27%20OR%201=1--", "%00", "a%1Fb"] {
+        for path in ["clients", "users", "roles", "groups"] {
+            let (status, answer) = robot
+                .call(Method::GET, &format!("/admin/api/{path}/{id}"), None)
+                .await;
+            assert!(
+                matches!(status, 400 | 404),
+                "{path}/{id}: {status} {answer}"
+            );
+        }
+    }
+    // NUL inside JSON strings is refused before it reaches the database.
+    for body in [
+        json!({"client_name": "a\u{0}b", "redirect_uris": ["https://x.example/cb"]}),
+        json!({"client_name": "ok", "redirect_uris": ["https://x.example/c\u{0}b"]}),
+        json!({"client_name": "ok", "redirect_uris": ["https://x.example/cb"], "scope": "a\u{0}"}),
+    ] {
+        let (status, answer) = robot
+            .call(Method::POST, "/admin/api/clients", Some(body.clone()))
+            .await;
+        assert_eq!(status, 400, "{body}: {answer}");
+    }
+    for body in [
+        json!({"username": "nul\u{0}", "password": PASSWORD}),
+        json!({"username": "nully", "password": PASSWORD, "name": "a\u{0}"}),
+        json!({"username": "nully", "password": PASSWORD, "email": "a\u{0}@x"}),
+    ] {
+        let (status, answer) = robot
+            .call(Method::POST, "/admin/api/users", Some(body.clone()))
+            .await;
+        assert_eq!(status, 400, "{body}: {answer}");
+    }
+    let (status, answer) = robot
+        .call(
+            Method::POST,
+            "/admin/api/roles",
+            Some(json!({"name": "r", "description": "a\u{0}"})),
+        )
+        .await;
+    assert_eq!(status, 400, "{answer}");
+    let (_, users) = robot.call(Method::GET, "/admin/api/users", None).await;
+    assert_eq!(users["total"], 1, "the table is intact");
+    // `_` is a literal underscore, not a LIKE wildcard.
+    app.create_user("a_b").await;
+    app.create_user("axb").await;
+    let (_, page) = robot
+        .call(Method::GET, "/admin/api/users?search=A_B", None)
+        .await;
+    let names: Vec<&str> = page["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["username"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["a_b"]);
+}

@@ -104,6 +104,14 @@ async fn metadata_is_validated() {
     for (body, error) in [
         (json!({"client_name": "x"}), "invalid_redirect_uri"),
         (
+            json!({"redirect_uris": ["https://a.example/c\u{0}b"]}),
+            "invalid_redirect_uri",
+        ),
+        (
+            json!({"client_name": "a\u{0}b", "redirect_uris": ["https://a.example/cb"]}),
+            "invalid_client_metadata",
+        ),
+        (
             json!({"redirect_uris": ["http://insecure.example/cb"]}),
             "invalid_redirect_uri",
         ),
@@ -248,4 +256,72 @@ async fn the_registration_access_token_reads_replaces_and_deletes() {
     )
     .await;
     assert_eq!(status, 401);
+}
+
+#[tokio::test]
+async fn the_consent_page_shows_what_the_client_registered_about_itself() {
+    let app = TestApp::start().await;
+    app.create_user("alice").await;
+    let t = token(&app, None, 3600).await;
+    for (field, bad) in [
+        ("logo_uri", "javascript:alert(1)"),
+        ("policy_uri", "http://registered.example/privacy"),
+        ("tos_uri", "https://registered.example/tos#frag"),
+    ] {
+        let mut meta = web_app();
+        meta[field] = json!(bad);
+        let (status, answer) = register(&app, Some(&t), &meta).await;
+        assert_eq!(
+            (status, answer["error"].as_str()),
+            (400, Some("invalid_client_metadata")),
+            "{field}"
+        );
+    }
+    let mut meta = web_app();
+    meta["logo_uri"] = json!("https://cdn.registered.example/logo.png");
+    meta["policy_uri"] = json!("https://registered.example/privacy");
+    meta["tos_uri"] = json!("https://registered.example/tos");
+    let (status, reg) = register(&app, Some(&t), &meta).await;
+    assert_eq!(status, 201, "{reg}");
+    assert_eq!(reg["logo_uri"], "https://cdn.registered.example/logo.png");
+    let client = TestClient {
+        id: reg["client_id"].as_str().unwrap().into(),
+        secret: Some(reg["client_secret"].as_str().unwrap().into()),
+        redirect_uri: "https://registered.example/cb".into(),
+    };
+    let (_, challenge) = pkce_pair();
+    let url = authorize_url(&app, &code_request(&client, &challenge, "openid"));
+    let mut browser = app.browser();
+    let page = browser.get(&url).await;
+    let page = browser
+        .login(page.location.as_deref().unwrap(), "alice", PASSWORD)
+        .await;
+    let page = browser.get(page.location.as_deref().unwrap()).await;
+    let consent = browser.get(page.location.as_deref().unwrap()).await;
+    assert_eq!(consent.status, 200);
+    assert!(consent.body.contains("Registered App"));
+    assert!(
+        consent
+            .body
+            .contains("src=\"https://cdn.registered.example/logo.png\""),
+        "{}",
+        consent.body
+    );
+    assert!(
+        consent
+            .body
+            .contains("href=\"https://registered.example/privacy\"")
+    );
+    assert!(
+        consent
+            .body
+            .contains("href=\"https://registered.example/tos\"")
+    );
+    // The page may load the logo from its origin, and nothing else from elsewhere.
+    let csp = consent.headers["content-security-policy"].to_str().unwrap();
+    assert!(
+        csp.contains("img-src 'self' https://cdn.registered.example;"),
+        "{csp}"
+    );
+    assert!(csp.contains("default-src 'none'"));
 }

@@ -88,6 +88,17 @@ pub async fn identify(
             session: None,
         });
     }
+    identify_session(state, headers, address).await
+}
+
+/// Identifies the caller by the session cookie only (the console: its forms carry the
+/// session's CSRF token).
+pub async fn identify_session(
+    state: &AdminState,
+    headers: &HeaderMap,
+    address: &str,
+) -> Result<Admin, Refusal> {
+    let store = &state.oidc.store;
     let session = state
         .authorize
         .load_session(headers)
@@ -124,6 +135,9 @@ pub async fn require_admin(
     mut req: Request,
     next: Next,
 ) -> Response {
+    if crate::api::path_has_control(req.uri().path()) {
+        return ApiError::not_found("object").into_response();
+    }
     let admin = match identify(&state, req.headers(), &ip).await {
         Ok(a) => a,
         Err(Refusal::Unauthenticated) => return ApiError::unauthenticated().into_response(),

@@ -7,6 +7,7 @@
 
 pub mod api;
 mod auth;
+pub mod console;
 mod registration;
 
 use axum::Router;
@@ -35,6 +36,7 @@ impl FromRef<AdminState> for AuthorizeState {
 pub fn routes(state: AdminState) -> Router {
     Router::new()
         .merge(api::router(state.clone()))
+        .merge(console::router(state.clone()))
         .route("/register", post(registration::register))
         .route(
             "/register/{client_id}",

@@ -144,8 +144,10 @@ fn to_new_client(m: &Metadata) -> Result<NewClient, Response> {
         .clone()
         .filter(|n| !n.trim().is_empty())
         .unwrap_or_else(|| "Unnamed client".into());
-    if name.len() > 200 {
-        return Err(metadata_error("client_name is longer than 200 bytes"));
+    if name.len() > 200 || name.chars().any(char::is_control) {
+        return Err(metadata_error(
+            "client_name: at most 200 bytes, no control characters",
+        ));
     }
     let new = NewClient {
         name,

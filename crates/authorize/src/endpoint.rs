@@ -455,7 +455,15 @@ async fn consent_page(
             description: pages::describe_scope(s),
         })
         .collect();
-    pages::render(
+    let links = &client.links;
+    // The logo's origin, when it is one a browser may load (https, or http on loopback as
+    // registration allows); the page's CSP then admits images from it and nothing else.
+    let logo = links.logo_uri.as_deref().and_then(|u| {
+        let parsed = url::Url::parse(u).ok()?;
+        let origin = parsed.origin();
+        origin.is_tuple().then(|| (u, origin.ascii_serialization()))
+    });
+    let mut res = pages::render(
         StatusCode::OK,
         &ConsentPage {
             issuer: state.issuer(),
@@ -465,8 +473,15 @@ async fn consent_page(
             username: &user.username,
             redirect_host: &redirect_host,
             scopes,
+            logo_uri: logo.as_ref().map(|(u, _)| *u),
+            policy_uri: links.policy_uri.as_deref(),
+            tos_uri: links.tos_uri.as_deref(),
         },
-    )
+    );
+    if let Some((_, origin)) = logo {
+        res.extensions_mut().insert(pages::ImageOrigin(origin));
+    }
+    res
 }
 
 async fn consent_submit(

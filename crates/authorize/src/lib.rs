@@ -11,6 +11,7 @@ pub mod pages;
 pub mod password;
 pub mod request;
 pub mod session;
+mod signup;
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
@@ -44,6 +45,8 @@ pub struct AuthorizeState {
     pub trusted_proxies: Arc<[IpAddr]>,
     /// Password verifications allowed at once (argon2id holds 19 MiB each).
     pub password_slots: Arc<tokio::sync::Semaphore>,
+    /// Self-service sign-up at `/signup` is open (off by default).
+    pub signup: bool,
 }
 
 impl AuthorizeState {
@@ -63,6 +66,7 @@ impl AuthorizeState {
             password_slots: Arc::new(tokio::sync::Semaphore::new(
                 2 * std::thread::available_parallelism().map_or(1, |n| n.get()),
             )),
+            signup: false,
         }
     }
 
@@ -158,6 +162,7 @@ pub fn routes(state: AuthorizeState) -> Router {
     Router::new()
         .merge(endpoint::routes())
         .merge(login::routes())
+        .merge(signup::routes())
         .merge(logout::routes())
         .merge(device::routes())
         .layer(middleware::from_fn(security_headers))

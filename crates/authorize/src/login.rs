@@ -33,6 +33,8 @@ struct Form<'a> {
     csrf_token: &'a str,
     request_id: Option<&'a str>,
     device: Option<&'a str>,
+    /// Where to go after signing in without a request: only `admin` (the console).
+    next: Option<&'a str>,
     client_name: Option<&'a str>,
     username: &'a str,
 }
@@ -50,6 +52,8 @@ fn render(
             csrf_token: form.csrf_token,
             request_id: form.request_id,
             device: form.device,
+            next: form.next,
+            signup: state.signup,
             client_name: form.client_name,
             username: form.username,
             error,
@@ -82,6 +86,7 @@ async fn login_page(
             csrf_token: &current.session.csrf_token,
             request_id: request_id.as_deref(),
             device: device.as_deref(),
+            next: next_param(params.get("next")),
             client_name: client_name.as_deref(),
             username: hint.as_deref().unwrap_or(""),
         },
@@ -117,6 +122,7 @@ async fn login_submit(
         csrf_token: &session.csrf_token,
         request_id: request.as_ref().map(|(id, _)| id.as_str()),
         device: device.as_deref(),
+        next: next_param(form.get("next")),
         client_name: request.as_ref().map(|(_, n)| n.as_str()),
         username: if username.len() <= MAX_USERNAME {
             username
@@ -236,6 +242,7 @@ async fn login_submit(
         // On the way to the device page: back there, with the code typed so far. Only a
         // fixed path and a validated code, so no open redirect.
         None if device.is_some() => state.oidc.issuer.url(&device_path(device.as_deref())),
+        None if page.next == Some("admin") => state.oidc.issuer.url("/admin"),
         None => state.oidc.issuer.url("/"),
     };
     tracing::info!(user = %user.id, "signed in");
@@ -257,6 +264,11 @@ fn too_many(state: &AuthorizeState, page: &Form<'_>, retry_after: i64) -> Respon
         res.headers_mut().insert(header::RETRY_AFTER, v);
     }
     res
+}
+
+/// The `next` parameter: a fixed destination after signing in, so never an open redirect.
+fn next_param(value: Option<&str>) -> Option<&'static str> {
+    (value == Some("admin")).then_some("admin")
 }
 
 /// The `device` parameter: present when signing in on the way to `/device`; its value is

@@ -12,8 +12,23 @@ pub struct LoginPage<'a> {
     pub request_id: Option<&'a str>,
     /// Signing in on the way to `/device`: the user code typed so far, or `-`.
     pub device: Option<&'a str>,
+    pub next: Option<&'a str>,
+    /// Self-service sign-up is open: link to it.
+    pub signup: bool,
     pub client_name: Option<&'a str>,
     pub username: &'a str,
+    pub error: Option<&'a str>,
+}
+
+#[derive(Template)]
+#[template(path = "signup.html")]
+pub struct SignupPage<'a> {
+    pub issuer: &'a str,
+    pub csrf_token: &'a str,
+    pub request_id: Option<&'a str>,
+    pub username: &'a str,
+    pub email: &'a str,
+    pub min_chars: usize,
     pub error: Option<&'a str>,
 }
 
@@ -32,7 +47,16 @@ pub struct ConsentPage<'a> {
     pub username: &'a str,
     pub redirect_host: &'a str,
     pub scopes: Vec<ScopeLine>,
+    /// What the client registered about itself (RFC 7591 §2).
+    pub logo_uri: Option<&'a str>,
+    pub policy_uri: Option<&'a str>,
+    pub tos_uri: Option<&'a str>,
 }
+
+/// Put on a response whose page shows an image from another origin (a client's logo):
+/// the Content-Security-Policy then allows images from that one origin as well.
+#[derive(Debug, Clone)]
+pub struct ImageOrigin(pub String);
 
 #[derive(Template)]
 #[template(path = "error.html")]
@@ -146,13 +170,21 @@ pub fn error_page(issuer: &str, status: StatusCode, title: &str, description: &s
 /// RFC 6749 §10.13), no referrer leaking codes or state (RFC 9700 §4.2.4), no assets from
 /// other origins and no script at all, and no caching of pages that carry CSRF tokens.
 pub fn add_security_headers(res: &mut Response) {
-    let h = res.headers_mut();
-    h.insert(
-        header::CONTENT_SECURITY_POLICY,
+    let extra = res
+        .extensions()
+        .get::<ImageOrigin>()
+        .map(|o| format!(" {}", o.0))
+        .unwrap_or_default();
+    let csp = HeaderValue::from_str(&format!(
+        "default-src 'none'; style-src 'self'; img-src 'self'{extra}; base-uri 'none'; frame-ancestors 'none'"
+    ))
+    .unwrap_or_else(|_| {
         HeaderValue::from_static(
             "default-src 'none'; style-src 'self'; img-src 'self'; base-uri 'none'; frame-ancestors 'none'",
-        ),
-    );
+        )
+    });
+    let h = res.headers_mut();
+    h.insert(header::CONTENT_SECURITY_POLICY, csp);
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     h.insert(
         header::REFERRER_POLICY,

@@ -22,6 +22,10 @@ pub enum RedirectUriError {
     UserInfo,
     #[error("a web client's redirect URI must use http or https")]
     PrivateSchemeForWeb,
+    #[error(
+        "redirect URI must be visible ASCII: percent-encode spaces, control and non-ASCII characters (RFC 3986 §2)"
+    )]
+    InvalidCharacter,
 }
 
 fn is_loopback_host(url: &Url) -> bool {
@@ -43,6 +47,11 @@ fn is_loopback_ip_literal(url: &Url) -> bool {
 
 /// Checks a redirect URI offered for registration.
 pub fn validate_for_registration(uri: &str, app: ApplicationType) -> Result<(), RedirectUriError> {
+    // The URL parser would silently drop or encode these; the registered string must be
+    // exactly what a client sends, and a NUL would not even fit every database.
+    if !uri.bytes().all(|b| (0x21..=0x7e).contains(&b)) {
+        return Err(RedirectUriError::InvalidCharacter);
+    }
     let url = Url::parse(uri).map_err(|_| RedirectUriError::NotAbsolute)?;
     if url.fragment().is_some() || uri.contains('#') {
         return Err(RedirectUriError::Fragment);
@@ -88,6 +97,27 @@ pub fn matches(registered: &str, requested: &str, app: ApplicationType) -> bool 
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn registered_uris_are_visible_ascii() {
+        for bad in [
+            "https://c.example/c\u{0}b",
+            "https://c.example/c b",
+            " https://c.example/cb",
+            "https://c.example/cb\n",
+            "https://c.example/caf\u{e9}",
+            "https://c.example/\u{7f}",
+        ] {
+            assert_eq!(
+                validate_for_registration(bad, ApplicationType::Web),
+                Err(RedirectUriError::InvalidCharacter),
+                "{bad:?}"
+            );
+        }
+        assert!(
+            validate_for_registration("https://c.example/caf%C3%A9", ApplicationType::Web).is_ok()
+        );
+    }
+
     use super::*;
     use ApplicationType::{Native, Web};
 

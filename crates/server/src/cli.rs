@@ -55,6 +55,9 @@ pub struct Cli {
     /// Let anyone register clients at /register without an initial access token.
     #[arg(long, global = true, env = "GATEHOUSE_OPEN_REGISTRATION")]
     pub open_registration: Option<bool>,
+    /// Let people create their own accounts at /signup (off by default).
+    #[arg(long, global = true, env = "GATEHOUSE_SIGNUP")]
+    pub signup: Option<bool>,
     /// A reverse proxy whose X-Forwarded-For names the client (repeat, or comma-separate).
     #[arg(
         long = "trusted-proxy",
@@ -85,6 +88,7 @@ impl Cli {
             refresh_token_idle_ttl: self.refresh_token_idle_ttl,
             refresh_token_absolute_ttl: self.refresh_token_absolute_ttl,
             open_registration: self.open_registration,
+            signup: self.signup,
             trusted_proxies: (!self.trusted_proxies.is_empty())
                 .then(|| self.trusted_proxies.clone()),
         }))

@@ -29,6 +29,8 @@ pub struct RawConfig {
     pub trusted_proxies: Option<Vec<String>>,
     /// Lets anyone register a client at /register without an initial access token.
     pub open_registration: Option<bool>,
+    /// Lets people create their own accounts at /signup.
+    pub signup: Option<bool>,
 }
 
 impl RawConfig {
@@ -57,6 +59,7 @@ impl RawConfig {
                 .or(self.refresh_token_absolute_ttl),
             trusted_proxies: other.trusted_proxies.or(self.trusted_proxies),
             open_registration: other.open_registration.or(self.open_registration),
+            signup: other.signup.or(self.signup),
         }
     }
 }
@@ -92,6 +95,7 @@ pub struct Config {
     pub refresh_token_absolute_ttl: i64,
     pub trusted_proxies: Vec<IpAddr>,
     pub open_registration: bool,
+    pub signup: bool,
 }
 
 fn is_loopback(url: &Url) -> bool {
@@ -152,6 +156,7 @@ impl Config {
         Ok(Self {
             trusted_proxies,
             open_registration: raw.open_registration.unwrap_or(false),
+            signup: raw.signup.unwrap_or(false),
             issuer: issuer.as_str().trim_end_matches('/').to_owned(),
             listen,
             database_url,

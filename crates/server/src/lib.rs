@@ -99,6 +99,7 @@ impl App {
         let mut authorize = AuthorizeState::new(oidc.clone());
         authorize.session_ttl = config.session_ttl;
         authorize.trusted_proxies = Arc::from(config.trusted_proxies.clone());
+        authorize.signup = config.signup;
         let app = Router::new()
             .merge(gatehouse_oidc::routes(oidc.clone()))
             .merge(gatehouse_authorize::routes(authorize.clone()))

@@ -293,10 +293,18 @@ fn link(value: Option<String>) -> Option<String> {
 }
 
 /// The metadata of a new client, validated as registration validates it.
-pub(crate) fn new_client(input: ClientInput) -> ApiResult<NewClient> {
-    if input.client_name.len() > 200 {
-        return Err(ApiError::invalid("client_name is longer than 200 bytes"));
+/// A client name: at most 200 bytes, no control characters.
+fn check_name(name: &str) -> ApiResult<()> {
+    if name.len() > 200 || name.chars().any(char::is_control) {
+        return Err(ApiError::invalid(
+            "client_name: at most 200 bytes, no control characters",
+        ));
     }
+    Ok(())
+}
+
+pub(crate) fn new_client(input: ClientInput) -> ApiResult<NewClient> {
+    check_name(&input.client_name)?;
     let new = NewClient {
         name: input.client_name.trim().to_owned(),
         redirect_uris: input.redirect_uris,
@@ -377,7 +385,6 @@ pub(crate) async fn update_client(
         .find_client(client_id)
         .await?
         .ok_or_else(|| ApiError::not_found("client"))?;
-    let mut changed: Vec<&str> = Vec::new();
     let mut new = NewClient {
         name: c.name.clone(),
         redirect_uris: c.redirect_uris.clone(),
@@ -392,39 +399,48 @@ pub(crate) async fn update_client(
         links: c.links.clone(),
     };
     if let Some(name) = patch.client_name {
-        if name.len() > 200 {
-            return Err(ApiError::invalid("client_name is longer than 200 bytes"));
-        }
+        check_name(&name)?;
         new.name = name.trim().to_owned();
-        changed.push("client_name");
     }
     if let Some(v) = patch.redirect_uris {
         new.redirect_uris = v;
-        changed.push("redirect_uris");
     }
     if let Some(v) = patch.post_logout_redirect_uris {
         new.post_logout_redirect_uris = v;
-        changed.push("post_logout_redirect_uris");
     }
     if let Some(v) = patch.grant_types {
         new.grant_types = grant_types(&v)?;
-        changed.push("grant_types");
     }
     if let Some(v) = patch.scope {
         new.scopes = scopes(&v)?;
-        changed.push("scope");
     }
-    for (field, value, slot) in [
-        ("logo_uri", patch.logo_uri, &mut new.links.logo_uri),
-        ("policy_uri", patch.policy_uri, &mut new.links.policy_uri),
-        ("tos_uri", patch.tos_uri, &mut new.links.tos_uri),
+    for (value, slot) in [
+        (patch.logo_uri, &mut new.links.logo_uri),
+        (patch.policy_uri, &mut new.links.policy_uri),
+        (patch.tos_uri, &mut new.links.tos_uri),
     ] {
         if let Some(v) = value {
             *slot = link(Some(v));
-            changed.push(field);
         }
     }
     new.validate().map_err(metadata_error)?;
+    // The audit names the fields whose value really changed.
+    let changed: Vec<&str> = [
+        ("client_name", new.name != c.name),
+        ("redirect_uris", new.redirect_uris != c.redirect_uris),
+        (
+            "post_logout_redirect_uris",
+            new.post_logout_redirect_uris != c.post_logout_redirect_uris,
+        ),
+        ("grant_types", new.grant_types != c.grant_types),
+        ("scope", new.scopes != c.scopes),
+        ("logo_uri", new.links.logo_uri != c.links.logo_uri),
+        ("policy_uri", new.links.policy_uri != c.links.policy_uri),
+        ("tos_uri", new.links.tos_uri != c.links.tos_uri),
+    ]
+    .into_iter()
+    .filter_map(|(field, differs)| differs.then_some(field))
+    .collect();
     store
         .update_client(
             client_id,

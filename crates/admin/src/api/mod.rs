@@ -2,10 +2,10 @@
 //! built from the same route table that builds the router ([`table`]), so the document
 //! cannot drift from the routes and every route sits behind [`crate::auth::require_admin`].
 
-mod access;
-mod clients;
-mod system;
-mod users;
+pub(crate) mod access;
+pub(crate) mod clients;
+pub(crate) mod system;
+pub(crate) mod users;
 
 use axum::Json;
 use axum::http::{HeaderValue, Method, StatusCode, header};
@@ -44,6 +44,14 @@ impl ApiError {
                 error_description: gatehouse_core::error_description(description),
             },
         }
+    }
+
+    pub fn status(&self) -> StatusCode {
+        self.status
+    }
+
+    pub fn description(&self) -> &str {
+        &self.body.error_description
     }
 
     pub fn invalid(description: &str) -> Self {
@@ -148,6 +156,15 @@ impl Paging {
         if self.search.as_ref().is_some_and(|s| s.len() > 200) {
             return Err(ApiError::invalid("search is longer than 200 bytes"));
         }
+        if self
+            .search
+            .as_ref()
+            .is_some_and(|s| s.chars().any(char::is_control))
+        {
+            return Err(ApiError::invalid(
+                "search must not contain control characters",
+            ));
+        }
         Ok(gatehouse_core::Query {
             search: self.search.clone().filter(|s| !s.trim().is_empty()),
             offset: self.offset.unwrap_or(0),
@@ -179,6 +196,16 @@ impl<T> Page<T> {
             limit: q.limit,
         }
     }
+}
+
+/// Does a raw request path carry a percent-encoded control character (`%00`-`%1F`,
+/// `%7F`)? No identifier Gatehouse issues has one, and some databases refuse NUL outright.
+pub fn path_has_control(path: &str) -> bool {
+    path.as_bytes().windows(3).any(|w| {
+        w[0] == b'%'
+            && ((matches!(w[1], b'0' | b'1') && w[2].is_ascii_hexdigit())
+                || (w[1] == b'7' && matches!(w[2], b'f' | b'F')))
+    })
 }
 
 type SchemaFn = fn(&mut SchemaGenerator) -> Schema;

@@ -270,8 +270,13 @@ pub(crate) async fn create_user(
         return Err(ApiError::invalid("email is not an address"));
     }
     let name = input.name.filter(|n| !n.trim().is_empty());
-    if name.as_deref().is_some_and(|n| n.len() > 200) {
-        return Err(ApiError::invalid("name is longer than 200 bytes"));
+    if name
+        .as_deref()
+        .is_some_and(|n| n.len() > 200 || n.chars().any(char::is_control))
+    {
+        return Err(ApiError::invalid(
+            "name: at most 200 bytes, no control characters",
+        ));
     }
     let hash = gatehouse_authorize::password::hash_async(input.password)
         .await
