@@ -987,3 +987,96 @@ async fn hostile_searches_and_ids_are_ordinary_misses() {
         .collect();
     assert_eq!(names, ["a_b"]);
 }
+
+#[tokio::test]
+async fn the_last_administrator_cannot_be_removed_and_admins_cannot_remove_themselves() {
+    let app = TestApp::start().await;
+    let (_, token) = service_token(&app, "gatehouse:admin").await;
+    let robot = Robot {
+        app: &app,
+        auth: format!("Bearer {token}"),
+    };
+    let root = app.create_user("root").await;
+    let (status, _) = robot
+        .call(
+            Method::PUT,
+            &format!("/admin/api/roles/admin/users/{root}"),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200);
+    for (method, path) in [
+        (Method::POST, format!("/admin/api/users/{root}/disable")),
+        (Method::DELETE, format!("/admin/api/users/{root}")),
+        (
+            Method::DELETE,
+            format!("/admin/api/roles/admin/users/{root}"),
+        ),
+    ] {
+        let (status, answer) = robot.call(method.clone(), &path, None).await;
+        assert_eq!(status, 400, "{method} {path}: {answer}");
+        assert!(
+            answer["error_description"]
+                .as_str()
+                .unwrap()
+                .contains("last"),
+            "{answer}"
+        );
+    }
+    // With a second admin, the first may go, but not by their own hand.
+    let second = app.create_user("second").await;
+    robot
+        .call(
+            Method::PUT,
+            &format!("/admin/api/roles/admin/users/{second}"),
+            None,
+        )
+        .await;
+    let mut browser = app.browser();
+    browser.login("/login?next=admin", "root", PASSWORD).await;
+    let csrf = input_value(&browser.get("/admin/users").await.body, "csrf_token").unwrap();
+    let cookie: String = browser
+        .cookies
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect();
+    let res = app
+        .http()
+        .delete(app.url(&format!("/admin/api/users/{root}")))
+        .header("cookie", &cookie)
+        .header("x-csrf-token", &csrf)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 400, "not by their own hand");
+    let (status, _) = robot
+        .call(
+            Method::POST,
+            &format!("/admin/api/users/{root}/disable"),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200);
+    let (status, _) = robot
+        .call(Method::DELETE, &format!("/admin/api/users/{root}"), None)
+        .await;
+    assert_eq!(status, 204);
+
+    // Odd but valid input is not a server error.
+    let (status, _) = robot
+        .call(
+            Method::GET,
+            "/admin/api/users?offset=18446744073709551615",
+            None,
+        )
+        .await;
+    assert_eq!(status, 400);
+    let (status, answer) = robot
+        .call(
+            Method::POST,
+            "/admin/api/users",
+            Some(json!({"username": "twice", "password": PASSWORD, "roles": ["admin", "admin"]})),
+        )
+        .await;
+    assert_eq!(status, 201, "{answer}");
+}

@@ -342,6 +342,13 @@ async fn an_admin_manages_users_roles_and_keys_in_the_console() {
     assert_eq!(page.status, 400);
     let page = root
         .post(
+            &format!("/admin/users/{erin}/roles"),
+            &[("csrf_token", &csrf), ("role", "a\u{0}b")],
+        )
+        .await;
+    assert_eq!(page.status, 400, "control characters in a form");
+    let page = root
+        .post(
             &format!("/admin/users/{root_id}/roles"),
             &[
                 ("csrf_token", &csrf),

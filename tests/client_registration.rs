@@ -324,4 +324,83 @@ async fn the_consent_page_shows_what_the_client_registered_about_itself() {
         "{csp}"
     );
     assert!(csp.contains("default-src 'none'"));
+
+    // A host with characters that mean something in a CSP never reaches the header.
+    let mut odd = web_app();
+    odd["logo_uri"] = json!("https://a;script-src*.example/logo.png");
+    let (status, reg) = register(&app, Some(&t), &odd).await;
+    // The URL parser allows these characters in a host, so registration takes it.
+    assert_eq!(status, 201, "{reg}");
+    {
+        let client = TestClient {
+            id: reg["client_id"].as_str().unwrap().into(),
+            secret: Some(reg["client_secret"].as_str().unwrap().into()),
+            redirect_uri: "https://registered.example/cb".into(),
+        };
+        let url = authorize_url(&app, &code_request(&client, &challenge, "openid"));
+        let page = browser.get(&url).await;
+        let consent = browser.get(page.location.as_deref().unwrap()).await;
+        let consent = match consent.location.as_deref() {
+            Some(l) => browser.get(l).await,
+            None => consent,
+        };
+        assert_eq!(consent.status, 200, "{}", consent.body);
+        let csp = consent.headers["content-security-policy"].to_str().unwrap();
+        assert!(csp.contains("img-src 'self';"), "{csp}");
+        assert!(!csp.contains("script-src"), "{csp}");
+        assert!(!consent.body.contains("client-logo"));
+    }
+}
+
+#[tokio::test]
+async fn gatehouse_scopes_cannot_be_self_registered() {
+    // A developer with an initial access token must not mint an admin robot.
+    let app = TestApp::start().await;
+    let t = token(&app, None, 3600).await;
+    let robot = json!({
+        "client_name": "robot",
+        "grant_types": ["client_credentials"],
+        "scope": "reports gatehouse:admin",
+    });
+    let (status, answer) = register(&app, Some(&t), &robot).await;
+    assert_eq!(status, 400, "{answer}");
+    assert_eq!(answer["error"], "invalid_client_metadata");
+    assert!(app.store.list_clients().await.unwrap().is_empty());
+    // Nor can a registered client add it later through RFC 7592.
+    let (status, reg) = register(&app, Some(&t), &web_app()).await;
+    assert_eq!(status, 201);
+    let mut update = web_app();
+    update["client_id"] = reg["client_id"].clone();
+    update["scope"] = json!("gatehouse:admin");
+    let res = app
+        .http()
+        .put(reg["registration_client_uri"].as_str().unwrap())
+        .bearer_auth(reg["registration_access_token"].as_str().unwrap())
+        .json(&update)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 400);
+    let client = app
+        .store
+        .find_client(reg["client_id"].as_str().unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(!client.scopes.contains("gatehouse:admin"));
+}
+
+#[tokio::test]
+async fn open_registration_is_throttled_per_address() {
+    let app = TestApp::start_with(gatehouse_server::RawConfig {
+        open_registration: Some(true),
+        ..Default::default()
+    })
+    .await;
+    let mut statuses = Vec::new();
+    for _ in 0..22 {
+        statuses.push(register(&app, None, &web_app()).await.0);
+    }
+    assert!(statuses[..20].iter().all(|s| *s == 201), "{statuses:?}");
+    assert!(statuses[20..].iter().all(|s| *s == 429), "{statuses:?}");
 }

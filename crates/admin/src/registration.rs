@@ -139,6 +139,13 @@ fn to_new_client(m: &Metadata) -> Result<NewClient, Response> {
         .map_err(|e: String| metadata_error(&e))?;
     let scopes = Scopes::parse(m.scope.as_deref().unwrap_or(""))
         .map_err(|e| metadata_error(&e.to_string()))?;
+    // Gatehouse's own scopes (gatehouse:admin opens the admin API) are granted by an
+    // administrator, never chosen by whoever registers.
+    if let Some(reserved) = scopes.iter().find(|s| s.starts_with("gatehouse:")) {
+        return Err(metadata_error(&format!(
+            "the scope {reserved} is reserved: only an administrator can grant it"
+        )));
+    }
     let name = m
         .client_name
         .clone()
@@ -237,15 +244,41 @@ pub async fn register(
 ) -> Response {
     let store = &state.oidc.store;
     let now = state.oidc.now();
-    if !state.open_registration {
+    let mut initial_token = None;
+    if state.open_registration {
+        // RFC 7591 §5: open registration invites floods; count it per address.
+        match store
+            .count_login_attempt(&format!("register:{ip}"), &state.authorize.ip_throttle, now)
+            .await
+        {
+            Ok(gatehouse_storage::Attempt::Counted { .. }) => {}
+            Ok(gatehouse_storage::Attempt::Refused { until }) => {
+                let mut res = error(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    "invalid_request",
+                    "too many registrations from this address; try again later",
+                );
+                if let Ok(v) = HeaderValue::from_str(&(until - now).max(1).to_string()) {
+                    res.headers_mut().insert(header::RETRY_AFTER, v);
+                }
+                return res;
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "registration: storage failed");
+                return error(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "temporarily_unavailable",
+                    "try again later",
+                );
+            }
+        }
+    } else {
         let Some(token) = bearer(&headers) else {
             return unauthorized();
         };
-        match store
-            .use_registration_token(&secret::hash_secret(&token), now)
-            .await
-        {
-            Ok(true) => {}
+        let token_id = secret::hash_secret(&token);
+        match store.use_registration_token(&token_id, now).await {
+            Ok(true) => initial_token = Some(token_id),
             Ok(false) => return unauthorized(),
             Err(e) => {
                 tracing::error!(error = %e, "registration: storage failed");
@@ -280,7 +313,7 @@ pub async fn register(
             &new,
             now,
             &registration_audit("client.register", &client_id, &ip)
-                .detail(json!({"client_name": new.name})),
+                .detail(json!({"client_name": new.name, "registration_token": initial_token})),
         )
         .await;
     let client = match created {

@@ -460,8 +460,16 @@ async fn consent_page(
     // registration allows); the page's CSP then admits images from it and nothing else.
     let logo = links.logo_uri.as_deref().and_then(|u| {
         let parsed = url::Url::parse(u).ok()?;
+        // Only plain host names and IP literals go into the header: some characters a
+        // URL host may hold (`;`, `,`, `'`, `*`) mean something in a CSP.
+        let plain = match parsed.host()? {
+            url::Host::Domain(d) => d
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-'),
+            url::Host::Ipv4(_) | url::Host::Ipv6(_) => true,
+        };
         let origin = parsed.origin();
-        origin.is_tuple().then(|| (u, origin.ascii_serialization()))
+        (plain && origin.is_tuple()).then(|| (u, origin.ascii_serialization()))
     });
     let mut res = pages::render(
         StatusCode::OK,

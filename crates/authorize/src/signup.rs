@@ -160,7 +160,22 @@ async fn signup_submit(
     if let Err(message) = password::check_new_password(new_password, username) {
         return bad(&message);
     }
-    let hash = match password::hash_async(new_password.to_owned()).await {
+    // Hashing holds 19 MiB: the same bounded slots as sign-in, or "busy".
+    let Ok(Ok(permit)) = tokio::time::timeout(
+        std::time::Duration::from_secs(10),
+        state.password_slots.clone().acquire_owned(),
+    )
+    .await
+    else {
+        return state.page_error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "Busy",
+            "Too many sign-ups are in progress. Try again in a moment.",
+        );
+    };
+    let hash = password::hash_async(new_password.to_owned()).await;
+    drop(permit);
+    let hash = match hash {
         Ok(h) => h,
         Err(e) => return state.unavailable("signup", e),
     };

@@ -704,7 +704,13 @@ async fn client_by_id(store: &Store, client_id: &str) -> Result<gatehouse_core::
 }
 
 /// `gatehouse keys list|rotate`: works on the keys directory, which the server reads at start.
-pub fn run_keys(dir: &std::path::Path, cmd: KeysCommand, now: i64) -> Result<(), CliError> {
+/// `audit_store`: where a rotation is recorded (the database of the same configuration).
+pub async fn run_keys(
+    dir: &std::path::Path,
+    cmd: KeysCommand,
+    now: i64,
+    audit_store: Option<&Store>,
+) -> Result<(), CliError> {
     use gatehouse_oidc::{Alg, KeySet};
     let keys_err = |e: gatehouse_oidc::keys::KeyError| CliError::Usage(e.to_string());
     match cmd {
@@ -732,6 +738,14 @@ pub fn run_keys(dir: &std::path::Path, cmd: KeysCommand, now: i64) -> Result<(),
             let alg = Alg::parse(&alg)
                 .ok_or_else(|| CliError::Usage("--alg must be RS256 or ES256".into()))?;
             let kid = KeySet::rotate(dir, alg, now).map_err(keys_err)?;
+            if let Some(store) = audit_store {
+                store
+                    .record_audit(
+                        &cli_audit("key.rotate", &kid).detail(json!({"alg": alg.as_str()})),
+                        now,
+                    )
+                    .await?;
+            }
             print(
                 json,
                 json!({"kid": kid, "alg": alg.as_str()}),

@@ -430,6 +430,9 @@ fn signing_keys_are_listed_and_rotated() {
         .collect();
     assert_eq!(signing.len(), 1);
     assert_eq!(signing[0]["kid"], kid);
+    // The rotation is in the audit log, by the operating-system account that ran it.
+    let db = env.db_bytes();
+    assert!(contains(&db, "key.rotate") && contains(&db, kid), "audited");
     assert!(
         !env.run(&["keys", "rotate", "--alg", "HS256"], "")
             .status

@@ -366,10 +366,8 @@ pub(crate) async fn set_role(
             "role",
         )
     } else {
-        if kind == SubjectKind::User && role == ADMIN_ROLE && admin.actor == format!("user:{id}") {
-            return Err(ApiError::invalid(
-                "an administrator cannot take the admin role from themselves",
-            ));
+        if kind == SubjectKind::User && role == ADMIN_ROLE {
+            super::users::guard_admin_change(state, admin, id, "take the admin role from").await?;
         }
         let audit = admin.audit("role.unassign", role).detail(detail);
         store.unassign_role(role, kind, id, &audit, now).await?;

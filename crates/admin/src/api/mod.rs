@@ -139,6 +139,9 @@ where
     }
 }
 
+/// The largest `offset` a listing accepts (the databases take a signed 64-bit offset).
+pub const MAX_OFFSET: u64 = 1_000_000_000;
+
 /// Paging and search of a listing: `?search=&offset=&limit=` (limit 1 to 200, default 50).
 #[derive(Debug, Deserialize, JsonSchema)]
 pub struct Paging {
@@ -165,9 +168,13 @@ impl Paging {
                 "search must not contain control characters",
             ));
         }
+        let offset = self.offset.unwrap_or(0);
+        if offset > MAX_OFFSET {
+            return Err(ApiError::invalid("offset must be at most 1000000000"));
+        }
         Ok(gatehouse_core::Query {
             search: self.search.clone().filter(|s| !s.trim().is_empty()),
-            offset: self.offset.unwrap_or(0),
+            offset,
             limit,
         })
     }

@@ -183,7 +183,8 @@ pub(crate) async fn rotate(state: &AdminState, admin: &Admin, alg: &str) -> ApiR
     .map_err(ApiError::unavailable)?;
     let (kid, set) = reloaded.map_err(ApiError::unavailable)?;
     state.oidc.keys.replace(set);
-    state
+    // The key is on disk and signing by now; an audit failure must not claim otherwise.
+    if let Err(e) = state
         .oidc
         .store
         .record_audit(
@@ -192,7 +193,15 @@ pub(crate) async fn rotate(state: &AdminState, admin: &Admin, alg: &str) -> ApiR
                 .detail(json!({"alg": alg.as_str()})),
             now,
         )
-        .await?;
+        .await
+    {
+        tracing::error!(error = %e, kid = %kid, "key rotated but its audit row could not be written");
+        return Err(ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "temporarily_unavailable",
+            "the new key was generated and signs now, but the audit log could not record it",
+        ));
+    }
     key_views(state)
         .into_iter()
         .find(|k| k.kid == kid)

@@ -239,6 +239,44 @@ pub(super) fn routes() -> Vec<Route> {
     ]
 }
 
+/// Refuses a change that takes administration away from `user_id` (disable, delete, or
+/// taking the admin role) when the admin would do it to their own account, or when no
+/// other enabled user would hold the role afterwards: the console must stay reachable
+/// without the command line.
+pub(crate) async fn guard_admin_change(
+    state: &AdminState,
+    admin: &Admin,
+    user_id: &str,
+    what: &str,
+) -> ApiResult<()> {
+    if admin.actor == format!("user:{user_id}") {
+        return Err(ApiError::invalid(&format!(
+            "an administrator cannot {what} their own account"
+        )));
+    }
+    let store = &state.oidc.store;
+    let holders = store
+        .role_holders(gatehouse_core::access::ADMIN_ROLE)
+        .await?;
+    let is_admin = holders
+        .iter()
+        .any(|(k, id)| *k == SubjectKind::User && id == user_id);
+    if !is_admin {
+        return Ok(());
+    }
+    for (kind, id) in &holders {
+        if *kind == SubjectKind::User
+            && id != user_id
+            && store.find_user(id).await?.is_some_and(|u| !u.disabled)
+        {
+            return Ok(());
+        }
+    }
+    Err(ApiError::invalid(
+        "this is the last enabled administrator: make another one first",
+    ))
+}
+
 pub(crate) async fn find_user(state: &AdminState, user_id: &str) -> ApiResult<User> {
     state
         .oidc
@@ -282,7 +320,9 @@ pub(crate) async fn create_user(
         .await
         .map_err(ApiError::unavailable)?;
     let id = secret::random_token(16);
-    let roles: Vec<&str> = input.roles.iter().map(String::as_str).collect();
+    let mut roles: Vec<&str> = input.roles.iter().map(String::as_str).collect();
+    roles.sort_unstable();
+    roles.dedup();
     let user = state
         .oidc
         .store
@@ -311,6 +351,7 @@ pub(crate) async fn set_disabled(
     disabled: bool,
 ) -> ApiResult<User> {
     let action = if disabled {
+        guard_admin_change(state, admin, user_id, "disable").await?;
         "user.disable"
     } else {
         "user.enable"
@@ -361,6 +402,7 @@ pub(crate) async fn reset_password(
 
 pub(crate) async fn delete_user(state: &AdminState, admin: &Admin, user_id: &str) -> ApiResult<()> {
     let user = find_user(state, user_id).await?;
+    guard_admin_change(state, admin, user_id, "delete").await?;
     if !state
         .oidc
         .store

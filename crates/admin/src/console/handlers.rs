@@ -33,6 +33,15 @@ impl FormData {
             .map_or("", |(_, v)| v.as_str())
     }
 
+    /// Control characters other than the line breaks and tabs a text area may hold.
+    pub fn has_control_characters(&self) -> bool {
+        self.0.iter().any(|(k, v)| {
+            k.chars()
+                .chain(v.chars())
+                .any(|c| c.is_control() && !matches!(c, '\r' | '\n' | '\t'))
+        })
+    }
+
     pub fn all(&self, name: &str) -> Vec<String> {
         self.0
             .iter()
@@ -134,7 +143,8 @@ fn listing_query(query: Option<&str>) -> Query {
         offset: params
             .get("offset")
             .and_then(|o| o.parse().ok())
-            .unwrap_or(0),
+            .unwrap_or(0)
+            .min(crate::api::MAX_OFFSET),
         limit: PAGE_SIZE,
     }
 }
@@ -648,10 +658,6 @@ pub async fn disable_user(
     admin: Admin,
     Path(user_id): Path<String>,
 ) -> Response {
-    if admin.actor == format!("user:{user_id}") {
-        let e = Err(ApiError::invalid("you cannot disable your own account"));
-        return after_user_action(&state, &admin, &user_id, e, "disabled").await;
-    }
     let result = users::set_disabled(&state, &admin, &user_id, true)
         .await
         .map(|_| ());
@@ -686,13 +692,9 @@ pub async fn delete_user(
     admin: Admin,
     Path(user_id): Path<String>,
 ) -> Response {
-    if admin.actor == format!("user:{user_id}") {
-        let e = Err(ApiError::invalid("you cannot delete your own account"));
-        return after_user_action(&state, &admin, &user_id, e, "user-deleted").await;
-    }
     match users::delete_user(&state, &admin, &user_id).await {
         Ok(()) => see_other(&state, "/admin/users?notice=user-deleted"),
-        Err(e) => failed(&state, e),
+        Err(e) => after_user_action(&state, &admin, &user_id, Err(e), "user-deleted").await,
     }
 }
 

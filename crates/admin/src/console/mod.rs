@@ -175,6 +175,14 @@ async fn require_console_admin(
             return refused();
         };
         let form = handlers::FormData::parse(&bytes);
+        if form.has_control_characters() {
+            return gatehouse_authorize::pages::error_page(
+                &issuer,
+                StatusCode::BAD_REQUEST,
+                "Not done",
+                "The form holds control characters; nothing was changed.",
+            );
+        }
         let csrf_ok = admin
             .session
             .as_ref()
