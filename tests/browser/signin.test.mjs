@@ -12,98 +12,26 @@
 
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:http';
-import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
-
-const HERE = dirname(fileURLToPath(import.meta.url));
-const BIN = resolve(HERE, process.env.GATEHOUSE_BIN ?? '../../target/debug/gatehouse');
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
+import {
+  PASSWORD,
+  STEP_TIMEOUT_MS,
+  createSuite,
+  freePort,
+  gatehouseEnv,
+  runCli,
+  submitLogin,
+  within,
+} from './support.mjs';
 
 // One user per test: consent is remembered per user and client, so a user who has allowed
 // the client once is not asked again, and the tests must not depend on their order.
 const USERS = { allow: 'alice', deny: 'bob' };
-const PASSWORD = 'correct horse battery staple';
 const CLIENT_NAME = 'Browser Test App';
 const SCOPES = ['openid', 'profile', 'email'];
 
-// Every wait is bounded.
-const CLI_TIMEOUT_MS = 30_000;
-const START_TIMEOUT_MS = 30_000;
-const STEP_TIMEOUT_MS = 15_000;
-const STOP_TIMEOUT_MS = 10_000;
-
 const b64url = (buf) => Buffer.from(buf).toString('base64url');
-
-/** A port that was free a moment ago (for the server, which takes its address from the issuer). */
-function freePort() {
-  return new Promise((res, rej) => {
-    const s = createServer();
-    s.unref();
-    s.on('error', rej);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => res(port));
-    });
-  });
-}
-
-/** Rejects after `ms` with `what` in the message, unless `promise` settles first. */
-function within(ms, what, promise) {
-  let timer;
-  return Promise.race([
-    promise,
-    new Promise((_, rej) => {
-      timer = setTimeout(() => rej(new Error(`timed out after ${ms} ms: ${what}`)), ms);
-    }),
-  ]).finally(() => clearTimeout(timer));
-}
-
-/** The environment for the binary: ours, with no GATEHOUSE_* leaking in from the caller. */
-function serverEnv(extra) {
-  const env = {};
-  for (const [k, v] of Object.entries(process.env)) {
-    if (!k.startsWith('GATEHOUSE_')) env[k] = v;
-  }
-  return { ...env, NO_COLOR: '1', ...extra };
-}
-
-/** Runs a gatehouse CLI command to completion; resolves with stdout, rejects on failure. */
-function runCli(args, { cwd, env, input }) {
-  const child = spawn(BIN, args, { cwd, env, stdio: ['pipe', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (d) => (stdout += d));
-  child.stderr.on('data', (d) => (stderr += d));
-  child.stdin.end(input ?? '');
-  const done = new Promise((res, rej) => {
-    child.on('error', rej);
-    child.on('close', (code, signal) => {
-      if (code === 0) res(stdout);
-      else rej(new Error(`gatehouse ${args.join(' ')} exited ${code ?? signal}: ${stderr.trim()}`));
-    });
-  });
-  return within(CLI_TIMEOUT_MS, `gatehouse ${args.join(' ')}`, done).catch((e) => {
-    child.kill('SIGKILL');
-    throw e;
-  });
-}
 
 /** The stand-in client: records every query that reaches /callback, answers 200 "ok". */
 async function startRedirectTarget() {
@@ -138,89 +66,10 @@ async function startRedirectTarget() {
   };
 }
 
-/** Starts `gatehouse serve` and resolves once it logs "is listening". */
-async function startGatehouse({ cwd, env }) {
-  const child = spawn(BIN, ['serve'], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
-  const log = [];
-  const lines = createInterface({ input: child.stderr });
-  const stdoutLines = createInterface({ input: child.stdout });
-  stdoutLines.on('line', (l) => log.push(l));
-  const ready = new Promise((res, rej) => {
-    lines.on('line', (line) => {
-      log.push(line);
-      if (line.includes('is listening')) res();
-    });
-    child.on('error', rej);
-    child.on('exit', (code, signal) =>
-      rej(new Error(`gatehouse serve exited early (${code ?? signal}):\n${log.join('\n')}`)),
-    );
-  });
-  try {
-    await within(START_TIMEOUT_MS, 'gatehouse serve to log "is listening"', ready);
-  } catch (e) {
-    child.kill('SIGKILL');
-    throw e;
-  }
-  return { child, log };
-}
-
-/** Stops the server: SIGTERM (it drains and exits), SIGKILL if it takes too long. */
-async function stopGatehouse(child) {
-  if (!child || child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise((res) => child.once('exit', res));
-  child.kill('SIGTERM');
-  try {
-    await within(STOP_TIMEOUT_MS, 'gatehouse serve to stop', exited);
-  } catch {
-    child.kill('SIGKILL');
-    await within(STOP_TIMEOUT_MS, 'gatehouse serve to die', exited).catch(() => {});
-  }
-}
-
 // ---------------------------------------------------------------------------------------
 
-const env = {};
-let failed = false;
-
-/** Runs a test body, remembering failures so that the temporary directory is kept. */
-const guarded = (fn) => async (t) => {
-  try {
-    await fn(t);
-  } catch (e) {
-    failed = true;
-    if (env.serverLog) t.diagnostic(`server log so far:\n${env.serverLog.slice(-40).join('\n')}`);
-    throw e;
-  }
-};
-
-/** A fresh browser context whose page records its requests, console output and CSP reports. */
-async function openPage(contextOptions = {}) {
-  const context = await env.browser.newContext({ colorScheme: 'light', ...contextOptions });
-  context.setDefaultTimeout(STEP_TIMEOUT_MS);
-  context.setDefaultNavigationTimeout(STEP_TIMEOUT_MS);
-  const seen = { requests: [], console: [], violations: [], pageErrors: [], violationWaiters: [] };
-  // A listener in every document reports CSP violations through a binding; bindings and
-  // init scripts are injected by the DevTools protocol, which the page's CSP does not govern.
-  await context.exposeBinding('__gatehouseCspViolation', (_source, v) => {
-    seen.violations.push(v);
-    for (const w of seen.violationWaiters.splice(0)) w(v);
-  });
-  await context.addInitScript(() => {
-    document.addEventListener('securitypolicyviolation', (e) => {
-      globalThis.__gatehouseCspViolation({
-        directive: e.effectiveDirective,
-        blocked: e.blockedURI,
-        document: e.documentURI,
-        sample: e.sample,
-      });
-    });
-  });
-  const page = await context.newPage();
-  page.on('request', (r) => seen.requests.push(r.url()));
-  page.on('console', (m) => seen.console.push(`${m.type()}: ${m.text()} (${m.location().url})`));
-  page.on('pageerror', (e) => seen.pageErrors.push(String(e)));
-  return { context, page, seen };
-}
+const { env, guarded, setUp, startServer, launchBrowser, tearDown, openPage, screenshot } =
+  createSuite('gatehouse-browser-');
 
 /**
  * Chromium logs every HTTP error status as a console error. Two are expected and not a fault
@@ -267,30 +116,9 @@ function authorizationRequest() {
   return { url: url.href, state, nonce, verifier };
 }
 
-async function screenshot(page, name) {
-  const path = join(env.screenshots, name);
-  await page.screenshot({ path, fullPage: true });
-  return path;
-}
-
-async function submitLogin(page, username, password) {
-  await page.fill('#username', username);
-  await page.fill('#password', password);
-  const [response] = await Promise.all([
-    page.waitForNavigation(),
-    page.click('form button[type=submit]'),
-  ]);
-  return response;
-}
-
 describe('Gatehouse sign-in pages in Chromium', () => {
   before(async () => {
-    assert.ok(existsSync(BIN), `no gatehouse binary at ${BIN} (set GATEHOUSE_BIN)`);
-    assert.ok(existsSync(CHROMIUM), `no Chromium at ${CHROMIUM} (apt-get install chromium)`);
-
-    env.tmp = mkdtempSync(join(tmpdir(), 'gatehouse-browser-'));
-    env.screenshots = resolve(process.env.GATEHOUSE_SCREENSHOTS ?? env.tmp);
-    mkdirSync(env.screenshots, { recursive: true });
+    setUp();
 
     env.target = await startRedirectTarget();
     env.redirectOrigin = `http://127.0.0.1:${env.target.port}`;
@@ -299,11 +127,7 @@ describe('Gatehouse sign-in pages in Chromium', () => {
     const port = await freePort();
     env.issuer = `http://127.0.0.1:${port}`;
     env.issuerOrigin = new URL(env.issuer).origin;
-    const binEnv = serverEnv({
-      GATEHOUSE_ISSUER: env.issuer,
-      GATEHOUSE_DATABASE_URL: `sqlite://${join(env.tmp, 'gatehouse.db')}`,
-      GATEHOUSE_KEYS_DIR: join(env.tmp, 'keys'),
-    });
+    const binEnv = gatehouseEnv(env.issuer, env.tmp);
 
     for (const username of Object.values(USERS)) {
       await runCli(['user', 'create', username, '--password-stdin', '--email', `${username}@example.com`], {
@@ -322,32 +146,11 @@ describe('Gatehouse sign-in pages in Chromium', () => {
     env.clientId = client.client_id;
     env.clientSecret = client.client_secret;
 
-    const server = await startGatehouse({ cwd: env.tmp, env: binEnv });
-    env.server = server.child;
-    env.serverLog = server.log;
-
-    env.browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      // playwright-core adds its own --headless and --user-data-dir (a fresh temporary one).
-      headless: true,
-      args: CHROMIUM_ARGS,
-      timeout: START_TIMEOUT_MS,
-    });
+    await startServer(binEnv);
+    await launchBrowser();
   });
 
-  after(async () => {
-    await env.browser?.close().catch(() => {});
-    await stopGatehouse(env.server);
-    await new Promise((r) => (env.target ? env.target.server.close(r) : r()));
-    env.target?.server.closeAllConnections?.();
-    if (env.tmp) {
-      if (failed || process.env.GATEHOUSE_KEEP_TMP === '1') {
-        console.log(`kept ${env.tmp} (server database, keys${env.screenshots === env.tmp ? ', screenshots' : ''})`);
-      } else {
-        rmSync(env.tmp, { recursive: true, force: true });
-      }
-    }
-  });
+  after(() => tearDown(env.target?.server));
 
   test('sign in (after one wrong password), consent, and exchange the code', guarded(async (t) => {
     const { context, page, seen } = await openPage({ viewport: { width: 1280, height: 800 } });

@@ -99,27 +99,10 @@ pub struct MembershipView {
 }
 
 pub(super) fn routes() -> Vec<Route> {
-    let r = |method: Method,
-             path: &'static str,
-             operation_id: &'static str,
-             summary: &'static str,
-             tag: &'static str,
-             handler| Route {
-        method,
-        path,
-        operation_id,
-        summary,
-        tag,
-        query: &[],
-        request: None,
-        status: StatusCode::OK,
-        response: Some(schema::<MembershipView>),
-        handler,
-    };
     vec![
         Route {
             response: Some(schema::<Vec<RoleView>>),
-            ..r(
+            ..Route::op(
                 Method::GET,
                 "/roles",
                 "listRoles",
@@ -132,7 +115,7 @@ pub(super) fn routes() -> Vec<Route> {
             request: Some(schema::<RoleInput>),
             status: StatusCode::CREATED,
             response: Some(schema::<RoleView>),
-            ..r(
+            ..Route::op(
                 Method::POST,
                 "/roles",
                 "createRole",
@@ -143,7 +126,7 @@ pub(super) fn routes() -> Vec<Route> {
         },
         Route {
             response: Some(schema::<RoleView>),
-            ..r(
+            ..Route::op(
                 Method::GET,
                 "/roles/{role}",
                 "getRole",
@@ -155,7 +138,7 @@ pub(super) fn routes() -> Vec<Route> {
         Route {
             request: Some(schema::<RoleUpdate>),
             response: Some(schema::<RoleView>),
-            ..r(
+            ..Route::op(
                 Method::PATCH,
                 "/roles/{role}",
                 "updateRole",
@@ -167,7 +150,7 @@ pub(super) fn routes() -> Vec<Route> {
         Route {
             status: StatusCode::NO_CONTENT,
             response: None,
-            ..r(
+            ..Route::op(
                 Method::DELETE,
                 "/roles/{role}",
                 "deleteRole",
@@ -176,41 +159,53 @@ pub(super) fn routes() -> Vec<Route> {
                 delete(delete_role),
             )
         },
-        r(
-            Method::PUT,
-            "/roles/{role}/users/{user_id}",
-            "assignRoleToUser",
-            "Give a role to a user",
-            "roles",
-            put(assign_user),
-        ),
-        r(
-            Method::DELETE,
-            "/roles/{role}/users/{user_id}",
-            "unassignRoleFromUser",
-            "Take a role away from a user",
-            "roles",
-            delete(unassign_user),
-        ),
-        r(
-            Method::PUT,
-            "/roles/{role}/clients/{client_id}",
-            "assignRoleToClient",
-            "Give a role to a client (carried by its client-credentials tokens)",
-            "roles",
-            put(assign_client),
-        ),
-        r(
-            Method::DELETE,
-            "/roles/{role}/clients/{client_id}",
-            "unassignRoleFromClient",
-            "Take a role away from a client",
-            "roles",
-            delete(unassign_client),
-        ),
+        Route {
+            response: Some(schema::<MembershipView>),
+            ..Route::op(
+                Method::PUT,
+                "/roles/{role}/users/{user_id}",
+                "assignRoleToUser",
+                "Give a role to a user",
+                "roles",
+                put(assign_user),
+            )
+        },
+        Route {
+            response: Some(schema::<MembershipView>),
+            ..Route::op(
+                Method::DELETE,
+                "/roles/{role}/users/{user_id}",
+                "unassignRoleFromUser",
+                "Take a role away from a user",
+                "roles",
+                delete(unassign_user),
+            )
+        },
+        Route {
+            response: Some(schema::<MembershipView>),
+            ..Route::op(
+                Method::PUT,
+                "/roles/{role}/clients/{client_id}",
+                "assignRoleToClient",
+                "Give a role to a client (carried by its client-credentials tokens)",
+                "roles",
+                put(assign_client),
+            )
+        },
+        Route {
+            response: Some(schema::<MembershipView>),
+            ..Route::op(
+                Method::DELETE,
+                "/roles/{role}/clients/{client_id}",
+                "unassignRoleFromClient",
+                "Take a role away from a client",
+                "roles",
+                delete(unassign_client),
+            )
+        },
         Route {
             response: Some(schema::<Vec<GroupView>>),
-            ..r(
+            ..Route::op(
                 Method::GET,
                 "/groups",
                 "listGroups",
@@ -223,7 +218,7 @@ pub(super) fn routes() -> Vec<Route> {
             request: Some(schema::<GroupInput>),
             status: StatusCode::CREATED,
             response: Some(schema::<GroupView>),
-            ..r(
+            ..Route::op(
                 Method::POST,
                 "/groups",
                 "createGroup",
@@ -234,7 +229,7 @@ pub(super) fn routes() -> Vec<Route> {
         },
         Route {
             response: Some(schema::<GroupView>),
-            ..r(
+            ..Route::op(
                 Method::GET,
                 "/groups/{group}",
                 "getGroup",
@@ -246,7 +241,7 @@ pub(super) fn routes() -> Vec<Route> {
         Route {
             status: StatusCode::NO_CONTENT,
             response: None,
-            ..r(
+            ..Route::op(
                 Method::DELETE,
                 "/groups/{group}",
                 "deleteGroup",
@@ -255,22 +250,28 @@ pub(super) fn routes() -> Vec<Route> {
                 delete(delete_group),
             )
         },
-        r(
-            Method::PUT,
-            "/groups/{group}/members/{user_id}",
-            "addGroupMember",
-            "Add a user to a group",
-            "groups",
-            put(add_member),
-        ),
-        r(
-            Method::DELETE,
-            "/groups/{group}/members/{user_id}",
-            "removeGroupMember",
-            "Remove a user from a group",
-            "groups",
-            delete(remove_member),
-        ),
+        Route {
+            response: Some(schema::<MembershipView>),
+            ..Route::op(
+                Method::PUT,
+                "/groups/{group}/members/{user_id}",
+                "addGroupMember",
+                "Add a user to a group",
+                "groups",
+                put(add_member),
+            )
+        },
+        Route {
+            response: Some(schema::<MembershipView>),
+            ..Route::op(
+                Method::DELETE,
+                "/groups/{group}/members/{user_id}",
+                "removeGroupMember",
+                "Remove a user from a group",
+                "groups",
+                delete(remove_member),
+            )
+        },
     ]
 }
 

@@ -576,19 +576,45 @@ async fn rotate_secret(
     ))
 }
 
+/// The live grants `filter` names; shared by the API and the console.
+pub(crate) async fn grants(
+    state: &AdminState,
+    filter: GrantFilter<'_>,
+) -> ApiResult<Vec<GrantView>> {
+    let grants = state.oidc.store.list_grants(filter).await?;
+    Ok(grants.into_iter().map(GrantView::from).collect())
+}
+
+/// Revokes the live grants `filter` names, audited against `target`; how many.
+pub(crate) async fn revoke(
+    state: &AdminState,
+    admin: &Admin,
+    filter: GrantFilter<'_>,
+    target: &str,
+) -> ApiResult<u64> {
+    Ok(state
+        .oidc
+        .store
+        .revoke_grants(
+            filter,
+            state.oidc.now(),
+            &admin.audit("grant.revoke", target),
+        )
+        .await?)
+}
+
+fn of_client(client_id: &str) -> GrantFilter<'_> {
+    GrantFilter {
+        client_id: Some(client_id),
+        ..GrantFilter::default()
+    }
+}
+
 async fn list_grants(
     State(state): State<AdminState>,
     Path(client_id): Path<String>,
 ) -> ApiResult<Json<Vec<GrantView>>> {
-    let grants = state
-        .oidc
-        .store
-        .list_grants(GrantFilter {
-            client_id: Some(&client_id),
-            ..GrantFilter::default()
-        })
-        .await?;
-    Ok(Json(grants.into_iter().map(GrantView::from).collect()))
+    Ok(Json(grants(&state, of_client(&client_id)).await?))
 }
 
 async fn revoke_grants(
@@ -596,18 +622,7 @@ async fn revoke_grants(
     admin: Admin,
     Path(client_id): Path<String>,
 ) -> ApiResult<Json<Count>> {
-    let count = state
-        .oidc
-        .store
-        .revoke_grants(
-            GrantFilter {
-                client_id: Some(&client_id),
-                ..GrantFilter::default()
-            },
-            state.oidc.now(),
-            &admin.audit("grant.revoke", &client_id),
-        )
-        .await?;
+    let count = revoke(&state, &admin, of_client(&client_id), &client_id).await?;
     Ok(Json(Count { count }))
 }
 
@@ -616,18 +631,11 @@ async fn revoke_grant(
     admin: Admin,
     Path(grant_id): Path<String>,
 ) -> ApiResult<Json<Count>> {
-    let count = state
-        .oidc
-        .store
-        .revoke_grants(
-            GrantFilter {
-                grant_id: Some(&grant_id),
-                ..GrantFilter::default()
-            },
-            state.oidc.now(),
-            &admin.audit("grant.revoke", &grant_id),
-        )
-        .await?;
+    let filter = GrantFilter {
+        grant_id: Some(&grant_id),
+        ..GrantFilter::default()
+    };
+    let count = revoke(&state, &admin, filter, &grant_id).await?;
     if count == 0 {
         return Err(ApiError::not_found("live grant"));
     }

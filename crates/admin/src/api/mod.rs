@@ -239,6 +239,32 @@ pub struct Route {
     pub handler: MethodRouter<AdminState>,
 }
 
+impl Route {
+    /// An operation with no query parameters, no request body, and an empty 200 answer;
+    /// set the other fields with struct update syntax.
+    pub fn op(
+        method: Method,
+        path: &'static str,
+        operation_id: &'static str,
+        summary: &'static str,
+        tag: &'static str,
+        handler: MethodRouter<AdminState>,
+    ) -> Self {
+        Self {
+            method,
+            path,
+            operation_id,
+            summary,
+            tag,
+            query: &[],
+            request: None,
+            status: StatusCode::OK,
+            response: None,
+            handler,
+        }
+    }
+}
+
 /// Every operation of the admin API.
 pub fn table() -> Vec<Route> {
     let mut t = Vec::new();

@@ -82,28 +82,11 @@ pub struct SessionView {
 }
 
 pub(super) fn routes() -> Vec<Route> {
-    let user = |method: Method,
-                path: &'static str,
-                operation_id: &'static str,
-                summary: &'static str,
-                tag: &'static str,
-                handler| Route {
-        method,
-        path,
-        operation_id,
-        summary,
-        tag,
-        query: &[],
-        request: None,
-        status: StatusCode::OK,
-        response: None,
-        handler,
-    };
     vec![
         Route {
             query: PAGING,
             response: Some(schema::<Page<UserView>>),
-            ..user(
+            ..Route::op(
                 Method::GET,
                 "/users",
                 "listUsers",
@@ -116,7 +99,7 @@ pub(super) fn routes() -> Vec<Route> {
             request: Some(schema::<UserInput>),
             status: StatusCode::CREATED,
             response: Some(schema::<UserView>),
-            ..user(
+            ..Route::op(
                 Method::POST,
                 "/users",
                 "createUser",
@@ -127,7 +110,7 @@ pub(super) fn routes() -> Vec<Route> {
         },
         Route {
             response: Some(schema::<UserView>),
-            ..user(
+            ..Route::op(
                 Method::GET,
                 "/users/{user_id}",
                 "getUser",
@@ -138,7 +121,7 @@ pub(super) fn routes() -> Vec<Route> {
         },
         Route {
             status: StatusCode::NO_CONTENT,
-            ..user(
+            ..Route::op(
                 Method::DELETE,
                 "/users/{user_id}",
                 "deleteUser",
@@ -149,7 +132,7 @@ pub(super) fn routes() -> Vec<Route> {
         },
         Route {
             response: Some(schema::<UserView>),
-            ..user(
+            ..Route::op(
                 Method::POST,
                 "/users/{user_id}/disable",
                 "disableUser",
@@ -160,7 +143,7 @@ pub(super) fn routes() -> Vec<Route> {
         },
         Route {
             response: Some(schema::<UserView>),
-            ..user(
+            ..Route::op(
                 Method::POST,
                 "/users/{user_id}/enable",
                 "enableUser",
@@ -172,7 +155,7 @@ pub(super) fn routes() -> Vec<Route> {
         Route {
             request: Some(schema::<PasswordInput>),
             status: StatusCode::NO_CONTENT,
-            ..user(
+            ..Route::op(
                 Method::PUT,
                 "/users/{user_id}/password",
                 "setUserPassword",
@@ -183,7 +166,7 @@ pub(super) fn routes() -> Vec<Route> {
         },
         Route {
             response: Some(schema::<Vec<SessionView>>),
-            ..user(
+            ..Route::op(
                 Method::GET,
                 "/users/{user_id}/sessions",
                 "listUserSessions",
@@ -194,7 +177,7 @@ pub(super) fn routes() -> Vec<Route> {
         },
         Route {
             response: Some(schema::<Count>),
-            ..user(
+            ..Route::op(
                 Method::DELETE,
                 "/users/{user_id}/sessions",
                 "endUserSessions",
@@ -205,7 +188,7 @@ pub(super) fn routes() -> Vec<Route> {
         },
         Route {
             response: Some(schema::<Count>),
-            ..user(
+            ..Route::op(
                 Method::DELETE,
                 "/users/{user_id}/sessions/{sid}",
                 "endUserSession",
@@ -216,7 +199,7 @@ pub(super) fn routes() -> Vec<Route> {
         },
         Route {
             response: Some(schema::<Vec<GrantView>>),
-            ..user(
+            ..Route::op(
                 Method::GET,
                 "/users/{user_id}/grants",
                 "listUserGrants",
@@ -227,7 +210,7 @@ pub(super) fn routes() -> Vec<Route> {
         },
         Route {
             response: Some(schema::<Count>),
-            ..user(
+            ..Route::op(
                 Method::DELETE,
                 "/users/{user_id}/grants",
                 "revokeUserGrants",
@@ -440,23 +423,11 @@ pub(crate) async fn end_sessions(
         .await?)
 }
 
-pub(crate) async fn revoke_user_grants(
-    state: &AdminState,
-    admin: &Admin,
-    user_id: &str,
-) -> ApiResult<u64> {
-    Ok(state
-        .oidc
-        .store
-        .revoke_grants(
-            GrantFilter {
-                user_id: Some(user_id),
-                ..GrantFilter::default()
-            },
-            state.oidc.now(),
-            &admin.audit("grant.revoke", user_id),
-        )
-        .await?)
+fn of_user(user_id: &str) -> GrantFilter<'_> {
+    GrantFilter {
+        user_id: Some(user_id),
+        ..GrantFilter::default()
+    }
 }
 
 async fn list(
@@ -586,15 +557,9 @@ async fn grants(
     Path(user_id): Path<String>,
 ) -> ApiResult<Json<Vec<GrantView>>> {
     find_user(&state, &user_id).await?;
-    let grants = state
-        .oidc
-        .store
-        .list_grants(GrantFilter {
-            user_id: Some(&user_id),
-            ..GrantFilter::default()
-        })
-        .await?;
-    Ok(Json(grants.into_iter().map(GrantView::from).collect()))
+    Ok(Json(
+        super::clients::grants(&state, of_user(&user_id)).await?,
+    ))
 }
 
 async fn revoke_grants(
@@ -603,6 +568,6 @@ async fn revoke_grants(
     Path(user_id): Path<String>,
 ) -> ApiResult<Json<Count>> {
     find_user(&state, &user_id).await?;
-    let count = revoke_user_grants(&state, &admin, &user_id).await?;
+    let count = super::clients::revoke(&state, &admin, of_user(&user_id), &user_id).await?;
     Ok(Json(Count { count }))
 }

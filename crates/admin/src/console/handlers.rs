@@ -432,18 +432,9 @@ pub async fn revoke_client_grants(
         ..GrantFilter::default()
     };
     let target = grant.as_deref().unwrap_or(&client_id);
-    match state
-        .oidc
-        .store
-        .revoke_grants(
-            filter,
-            state.oidc.now(),
-            &admin.audit("grant.revoke", target),
-        )
-        .await
-    {
+    match clients::revoke(&state, &admin, filter, target).await {
         Ok(_) => see_other(&state, &format!("/admin/clients/{client_id}?notice=grants")),
-        Err(e) => pages::unavailable(state.oidc.issuer.as_str(), e),
+        Err(e) => failed(&state, e),
     }
 }
 
@@ -720,26 +711,15 @@ pub async fn revoke_user_grants(
 ) -> Response {
     let form = FormData::parse(&body);
     let grant = form.optional("grant_id");
-    let result = match &grant {
-        Some(g) => state
-            .oidc
-            .store
-            .revoke_grants(
-                GrantFilter {
-                    user_id: Some(&user_id),
-                    grant_id: Some(g),
-                    ..GrantFilter::default()
-                },
-                state.oidc.now(),
-                &admin.audit("grant.revoke", g),
-            )
-            .await
-            .map(|_| ())
-            .map_err(ApiError::from),
-        None => users::revoke_user_grants(&state, &admin, &user_id)
-            .await
-            .map(|_| ()),
+    let filter = GrantFilter {
+        user_id: Some(&user_id),
+        grant_id: grant.as_deref(),
+        ..GrantFilter::default()
     };
+    let target = grant.as_deref().unwrap_or(&user_id);
+    let result = clients::revoke(&state, &admin, filter, target)
+        .await
+        .map(|_| ());
     after_user_action(&state, &admin, &user_id, result, "grants").await
 }
 
