@@ -174,6 +174,18 @@ async fn an_admin_manages_a_client_in_the_console() {
         !page.body.contains(&secret),
         "the secret is shown once only"
     );
+    // Every grant type unticked: refused, nothing changed.
+    let page = root
+        .post(
+            &format!("/admin/clients/{id}"),
+            &[
+                ("csrf_token", &csrf),
+                ("client_name", "Shop"),
+                ("redirect_uris", "https://shop.example/cb"),
+            ],
+        )
+        .await;
+    assert_eq!(page.status, 400, "{}", page.body);
     let page = root
         .post(
             &format!("/admin/clients/{id}"),
@@ -185,6 +197,8 @@ async fn an_admin_manages_a_client_in_the_console() {
                     "https://shop.example/a\nhttps://shop.example/b",
                 ),
                 ("post_logout_redirect_uris", ""),
+                ("grant_types", "authorization_code"),
+                ("grant_types", "refresh_token"),
                 ("scope", "orders:read"),
                 ("logo_uri", ""),
                 ("policy_uri", "https://shop.example/privacy"),
@@ -316,6 +330,29 @@ async fn an_admin_manages_users_roles_and_keys_in_the_console() {
     );
     let role = app.store.find_role("editor").await.unwrap().unwrap();
     assert_eq!(role.permissions, ["posts.write", "posts.read"]);
+    let page = root
+        .post(
+            "/admin/roles/editor",
+            &[
+                ("csrf_token", &csrf),
+                ("permissions", "posts.read"),
+                ("description", "Reads posts"),
+            ],
+        )
+        .await;
+    assert_eq!(page.status, 303);
+    let role = app.store.find_role("editor").await.unwrap().unwrap();
+    assert_eq!(
+        (role.permissions, role.description.as_str()),
+        (vec!["posts.read".to_owned()], "Reads posts")
+    );
+    let page = root
+        .post(
+            "/admin/roles/editor",
+            &[("csrf_token", &csrf), ("permissions", "bad/perm")],
+        )
+        .await;
+    assert_eq!(page.status, 400);
 
     // Disable ends access; the admin cannot disable or delete themselves.
     let page = root

@@ -452,9 +452,21 @@ async fn update_role(
     Path(name): Path<String>,
     JsonBody(input): JsonBody<RoleUpdate>,
 ) -> ApiResult<Json<RoleView>> {
+    Ok(Json(
+        update_role_for(&state, &admin, &name, input).await?.into(),
+    ))
+}
+
+/// Changes a role's description or permissions; shared by the API and the console.
+pub(crate) async fn update_role_for(
+    state: &AdminState,
+    admin: &Admin,
+    name: &str,
+    input: RoleUpdate,
+) -> ApiResult<Role> {
     let store = &state.oidc.store;
     let mut role = store
-        .find_role(&name)
+        .find_role(name)
         .await?
         .ok_or_else(|| ApiError::not_found("role"))?;
     if let Some(d) = input.description {
@@ -466,12 +478,12 @@ async fn update_role(
         role.permissions = p;
     }
     let audit = admin
-        .audit("role.update", &name)
+        .audit("role.update", name)
         .detail(json!({"permissions": role.permissions}));
     if !store.update_role(&role, &audit, state.oidc.now()).await? {
         return Err(ApiError::not_found("role"));
     }
-    Ok(Json(role.into()))
+    Ok(role)
 }
 
 async fn delete_role(

@@ -354,7 +354,9 @@ pub async fn update_client(
     body: Bytes,
 ) -> Response {
     let form = FormData::parse(&body);
+    let grant_types = form.all("grant_types");
     let patch = ClientPatch {
+        grant_types: Some(grant_types),
         client_name: Some(form.get("client_name").to_owned()),
         redirect_uris: Some(lines(form.get("redirect_uris"))),
         post_logout_redirect_uris: Some(lines(form.get("post_logout_redirect_uris"))),
@@ -362,7 +364,6 @@ pub async fn update_client(
         logo_uri: Some(form.get("logo_uri").trim().to_owned()),
         policy_uri: Some(form.get("policy_uri").trim().to_owned()),
         tos_uri: Some(form.get("tos_uri").trim().to_owned()),
-        grant_types: None,
     };
     match clients::update_client(&state, &admin, &client_id, patch).await {
         Ok(_) => see_other(&state, &format!("/admin/clients/{client_id}?notice=saved")),
@@ -843,6 +844,28 @@ pub async fn create_role(State(state): State<AdminState>, admin: Admin, body: By
         .await
         .map(|_| ());
     after_access_action(&state, &admin, result, "created").await
+}
+
+pub async fn update_role(
+    State(state): State<AdminState>,
+    admin: Admin,
+    Path(role): Path<String>,
+    body: Bytes,
+) -> Response {
+    let form = FormData::parse(&body);
+    let input = access::RoleUpdate {
+        description: Some(form.get("description").trim().to_owned()),
+        permissions: Some(
+            form.get("permissions")
+                .split_whitespace()
+                .map(str::to_owned)
+                .collect(),
+        ),
+    };
+    let result = access::update_role_for(&state, &admin, &role, input)
+        .await
+        .map(|_| ());
+    after_access_action(&state, &admin, result, "saved").await
 }
 
 pub async fn delete_role(

@@ -62,6 +62,7 @@ fn table() -> Vec<(&'static str, Vec<Method>)> {
         ("/admin/users/{user_id}/roles", vec![Method::POST]),
         ("/admin/users/{user_id}/groups", vec![Method::POST]),
         ("/admin/roles", vec![Method::GET, Method::POST]),
+        ("/admin/roles/{role}", vec![Method::POST]),
         ("/admin/roles/{role}/delete", vec![Method::POST]),
         ("/admin/groups", vec![Method::POST]),
         ("/admin/groups/{group}/delete", vec![Method::POST]),
@@ -103,6 +104,7 @@ pub fn router(state: AdminState) -> Router<AdminState> {
         .route("/admin/users/{user_id}/roles", post(h::user_roles))
         .route("/admin/users/{user_id}/groups", post(h::user_groups))
         .route("/admin/roles", get(h::access).post(h::create_role))
+        .route("/admin/roles/{role}", post(h::update_role))
         .route("/admin/roles/{role}/delete", post(h::delete_role))
         .route("/admin/groups", post(h::create_group))
         .route("/admin/groups/{group}/delete", post(h::delete_group))

@@ -180,6 +180,12 @@ pub struct ClientPage {
     pub grants: Vec<GrantRow>,
 }
 
+impl ClientPage {
+    pub fn has_grant(&self, g: &str) -> bool {
+        self.client.grant_types.iter().any(|x| x == g)
+    }
+}
+
 #[derive(Default)]
 pub struct UserForm {
     pub username: String,
