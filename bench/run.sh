@@ -24,6 +24,12 @@ printf '%s\n' "$password" | "$bin" user create bench --password-stdin --email be
 client=$("$bin" client create --name Bench --redirect-uri https://client.example/cb --json)
 client_id=$(python3 -c 'import json,sys; print(json.load(sys.stdin)["client_id"])' <<<"$client")
 client_secret=$(python3 -c 'import json,sys; print(json.load(sys.stdin)["client_secret"])' <<<"$client")
+robot=$("$bin" client create --name Robot --grant-type client_credentials --scope gatehouse:admin --json)
+robot_id=$(python3 -c 'import json,sys; print(json.load(sys.stdin)["client_id"])' <<<"$robot")
+robot_secret=$(python3 -c 'import json,sys; print(json.load(sys.stdin)["client_secret"])' <<<"$robot")
+for n in $(seq 1 200); do
+    printf 'bench user password %s\n' "$n" | "$bin" user create "user$n" --password-stdin >/dev/null
+done
 
 "$bin" serve & server=$!
 for _ in $(seq 1 100); do curl -fs "$GATEHOUSE_ISSUER/health/ready" >/dev/null && break; sleep 0.1; done
@@ -106,4 +112,8 @@ load() {
 load discovery "$GATEHOUSE_ISSUER/.well-known/openid-configuration"
 load jwks "$GATEHOUSE_ISSUER/jwks.json"
 load userinfo -H "Authorization: Bearer $access_token" "$GATEHOUSE_ISSUER/userinfo"
+robot_token=$(curl -fs -u "$robot_id:$robot_secret" -d grant_type=client_credentials "$GATEHOUSE_ISSUER/token" \
+    | python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')
+# The admin API: a search over 201 users, one page of 50 (token check, client lookup, count, page).
+load admin-users -H "Authorization: Bearer $robot_token" "$GATEHOUSE_ISSUER/admin/api/users?search=user1&limit=50"
 echo "RSS after load: $(rss) KiB"
