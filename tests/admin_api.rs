@@ -1080,3 +1080,107 @@ async fn the_last_administrator_cannot_be_removed_and_admins_cannot_remove_thems
         .await;
     assert_eq!(status, 201, "{answer}");
 }
+
+#[tokio::test]
+async fn rotating_a_robots_secret_shuts_out_its_earlier_tokens() {
+    let app = TestApp::start().await;
+    let (robot_client, leaked) = service_token(&app, "gatehouse:admin").await;
+    let (status, _) = call(
+        &app,
+        Method::GET,
+        "/admin/api/keys",
+        Some(&format!("Bearer {leaked}")),
+        None,
+        None,
+    )
+    .await;
+    assert_eq!(status, 200);
+    app.clock.advance(1);
+    let (status, rotated) = call(
+        &app,
+        Method::POST,
+        &format!("/admin/api/clients/{}/secret", robot_client.id),
+        Some(&format!("Bearer {leaked}")),
+        None,
+        None,
+    )
+    .await;
+    assert_eq!(status, 200, "{rotated}");
+    let (status, _) = call(
+        &app,
+        Method::GET,
+        "/admin/api/keys",
+        Some(&format!("Bearer {leaked}")),
+        None,
+        None,
+    )
+    .await;
+    assert_eq!(status, 401, "a token from before the rotation is dead");
+    let fresh_client = TestClient {
+        secret: Some(rotated["client_secret"].as_str().unwrap().to_owned()),
+        ..robot_client
+    };
+    app.clock.advance(1);
+    let (_, body) =
+        token_request(&app, &fresh_client, &[("grant_type", "client_credentials")]).await;
+    let fresh = body["access_token"].as_str().unwrap();
+    let (status, _) = call(
+        &app,
+        Method::GET,
+        "/admin/api/keys",
+        Some(&format!("Bearer {fresh}")),
+        None,
+        None,
+    )
+    .await;
+    assert_eq!(status, 200);
+}
+
+#[tokio::test]
+async fn a_password_reset_takes_an_account_back() {
+    let app = TestApp::start().await;
+    let (_, token) = service_token(&app, "gatehouse:admin").await;
+    let robot = Robot {
+        app: &app,
+        auth: format!("Bearer {token}"),
+    };
+    let user = app.create_user("mallet").await;
+    let client = app
+        .create_client(ClientSpec {
+            grant_types: vec![
+                gatehouse_core::GrantType::AuthorizationCode,
+                gatehouse_core::GrantType::RefreshToken,
+            ],
+            ..ClientSpec::default()
+        })
+        .await;
+    let tokens = sign_in(&app, &client, "mallet", "openid offline_access").await;
+    let refresh = tokens["refresh_token"].as_str().unwrap();
+    let (status, _) = robot
+        .call(
+            Method::PUT,
+            &format!("/admin/api/users/{user}/password"),
+            Some(json!({"password": "a completely new passphrase"})),
+        )
+        .await;
+    assert_eq!(status, 204);
+    let (status, body) = token_request(
+        &app,
+        &client,
+        &[("grant_type", "refresh_token"), ("refresh_token", refresh)],
+    )
+    .await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_grant")),
+        "{body}"
+    );
+    let res = app
+        .http()
+        .get(app.url("/userinfo"))
+        .bearer_auth(tokens["access_token"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 401);
+}

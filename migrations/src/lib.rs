@@ -20,6 +20,7 @@ mod m0007_opaque_access_tokens;
 mod m0008_client_jwks_uri;
 mod m0009_client_registration;
 mod m0010_roles_groups_audit;
+mod m0011_client_secret_changed_at;
 
 pub struct Migrator;
 
@@ -37,6 +38,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0008_client_jwks_uri::Migration),
             Box::new(m0009_client_registration::Migration),
             Box::new(m0010_roles_groups_audit::Migration),
+            Box::new(m0011_client_secret_changed_at::Migration),
         ]
     }
 }

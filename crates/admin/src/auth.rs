@@ -81,6 +81,11 @@ pub async fn identify(
         if !client.scopes.contains(ADMIN_SCOPE) {
             return Err(Refusal::Forbidden);
         }
+        // A token obtained before the secret was rotated belongs to whoever had the old
+        // secret: rotating a leaked robot secret shuts it out at once.
+        if client.secret_changed_at.is_some_and(|t| claims.iat < t) {
+            return Err(Refusal::Unauthenticated);
+        }
         return Ok(Admin {
             actor: format!("client:{}", client.client_id),
             name: client.client_id,

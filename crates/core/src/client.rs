@@ -115,6 +115,8 @@ pub struct Client {
     pub access_token_format: AccessTokenFormat,
     pub links: ClientLinks,
     pub created_at: i64,
+    /// When the secret was last replaced (rotation); `None` if never.
+    pub secret_changed_at: Option<i64>,
 }
 
 /// Pages about a client that the consent page links to (RFC 7591 §2): its logo, privacy

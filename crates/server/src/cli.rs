@@ -312,7 +312,7 @@ pub enum UserCommand {
         #[arg(long)]
         json: bool,
     },
-    /// Set a new password, read from standard input; the user's sessions end.
+    /// Set a new password, read from standard input; the user's sessions end and grants are revoked.
     SetPassword {
         username: String,
         #[arg(long, required = true)]
@@ -602,7 +602,9 @@ pub async fn run_user(store: &Store, cmd: UserCommand, now: i64) -> Result<(), C
             print(
                 json,
                 json!({"username": username, "password_changed": true}),
-                format!("set a new password for {username}; its sessions ended\n"),
+                format!(
+                    "set a new password for {username}; its sessions ended and its grants are revoked\n"
+                ),
             )
         }
         UserCommand::Delete { username, json } => {

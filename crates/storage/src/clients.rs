@@ -34,6 +34,7 @@ fn to_domain(m: client::Model) -> StoreResult<Client> {
             tos_uri: m.tos_uri,
         },
         created_at: m.created_at,
+        secret_changed_at: m.secret_changed_at,
     })
 }
 
@@ -68,6 +69,7 @@ impl Store {
             logo_uri: Set(new.links.logo_uri.clone()),
             policy_uri: Set(new.links.policy_uri.clone()),
             tos_uri: Set(new.links.tos_uri.clone()),
+            secret_changed_at: Set(None),
             created_at: Set(now),
             updated_at: Set(now),
         }
@@ -236,6 +238,7 @@ impl Store {
                 client::Column::SecretHash,
                 sea_orm::sea_query::Expr::value(secret_hash.to_owned()),
             )
+            .col_expr(client::Column::SecretChangedAt, Expr::value(now))
             .col_expr(
                 client::Column::UpdatedAt,
                 sea_orm::sea_query::Expr::value(now),

@@ -32,6 +32,7 @@ pub mod client {
         pub logo_uri: Option<String>,
         pub policy_uri: Option<String>,
         pub tos_uri: Option<String>,
+        pub secret_changed_at: Option<i64>,
     }
     no_relations!();
 }

@@ -180,7 +180,9 @@ impl Store {
         Ok(found)
     }
 
-    /// Replaces a password hash; the user's sessions end (a password change logs out).
+    /// Replaces a password hash. The user's sessions end and their grants are revoked: a
+    /// reset is how an administrator takes back a compromised account, so nothing issued
+    /// before it (sessions, refresh tokens, access tokens) keeps working.
     pub async fn set_user_password(
         &self,
         id: &str,
@@ -204,10 +206,7 @@ impl Store {
             .rows_affected
             == 1;
         if found {
-            crate::entity::session::Entity::delete_many()
-                .filter(crate::entity::session::Column::UserId.eq(id))
-                .exec(&txn)
-                .await?;
+            crate::authorization::end_user_access(&txn, id, now).await?;
             crate::access::record(&txn, audit, now).await?;
         }
         txn.commit().await?;

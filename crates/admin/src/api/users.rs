@@ -159,7 +159,7 @@ pub(super) fn routes() -> Vec<Route> {
                 Method::PUT,
                 "/users/{user_id}/password",
                 "setUserPassword",
-                "Reset a user's password; their sessions end",
+                "Reset a user's password; their sessions end and their grants are revoked",
                 "users",
                 put(set_password),
             )

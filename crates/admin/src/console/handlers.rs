@@ -73,7 +73,7 @@ fn notice(query: Option<&str>) -> Option<String> {
         "user-deleted" => "User deleted.",
         "disabled" => "User disabled: sessions ended and grants revoked.",
         "enabled" => "User enabled.",
-        "password" => "Password changed: the user's sessions ended.",
+        "password" => "Password changed: the user's sessions ended and grants were revoked.",
         "sessions" => "Sessions ended.",
         "grants" => "Grants revoked.",
         "role" => "Roles updated.",
