@@ -1184,3 +1184,51 @@ async fn a_password_reset_takes_an_account_back() {
         .unwrap();
     assert_eq!(res.status(), 401);
 }
+
+#[tokio::test]
+async fn racing_removals_never_leave_gatehouse_without_an_administrator() {
+    let app = TestApp::start().await;
+    let (_, token) = service_token(&app, "gatehouse:admin").await;
+    let robot = Robot {
+        app: &app,
+        auth: format!("Bearer {token}"),
+    };
+    let a = app.create_user("admin-a").await;
+    let b = app.create_user("admin-b").await;
+    for round in 0..8 {
+        for id in [&a, &b] {
+            robot
+                .call(
+                    Method::PUT,
+                    &format!("/admin/api/roles/admin/users/{id}"),
+                    None,
+                )
+                .await;
+        }
+        // Two different ways of removing an admin, at once: a role taken and an account
+        // disabled (round by round, also both of one kind).
+        let first = match round % 2 {
+            0 => (Method::DELETE, format!("/admin/api/roles/admin/users/{a}")),
+            _ => (Method::POST, format!("/admin/api/users/{a}/disable")),
+        };
+        let second = (Method::DELETE, format!("/admin/api/roles/admin/users/{b}"));
+        let (one, two) = tokio::join!(
+            robot.call(first.0.clone(), &first.1, None),
+            robot.call(second.0.clone(), &second.1, None)
+        );
+        let mut statuses = [one.0, two.0];
+        statuses.sort_unstable();
+        assert_eq!(statuses, [200, 400], "round {round}: {one:?} {two:?}");
+        let holders = app.store.role_holders("admin").await.unwrap();
+        let mut enabled = 0;
+        for (_, id) in holders {
+            if !app.store.find_user(&id).await.unwrap().unwrap().disabled {
+                enabled += 1;
+            }
+        }
+        assert_eq!(enabled, 1, "round {round}");
+        robot
+            .call(Method::POST, &format!("/admin/api/users/{a}/enable"), None)
+            .await;
+    }
+}

@@ -588,3 +588,36 @@ fn new_passwords_follow_the_nist_policy() {
     );
     assert!(out.status.success(), "{}", stderr(&out));
 }
+
+#[test]
+fn the_last_administrator_stays() {
+    let env = Env::new();
+    env.run(
+        &["admin", "create", "root", "--password-stdin"],
+        "a long admin passphrase\n",
+    );
+    env.run(
+        &["user", "create", "plain", "--password-stdin"],
+        "a long plain passphrase\n",
+    );
+    // An ordinary user comes and goes as before.
+    assert!(env.run(&["user", "disable", "plain"], "").status.success());
+    for args in [
+        &["user", "disable", "root"][..],
+        &["user", "delete", "root"][..],
+        &["role", "unassign", "admin", "--user", "root"][..],
+    ] {
+        let out = env.run(args, "");
+        assert!(!out.status.success(), "{args:?}");
+        assert!(
+            stderr(&out).contains("last enabled administrator"),
+            "{}",
+            stderr(&out)
+        );
+    }
+    env.run(
+        &["admin", "create", "second", "--password-stdin"],
+        "another admin passphrase\n",
+    );
+    assert!(env.run(&["user", "disable", "root"], "").status.success());
+}

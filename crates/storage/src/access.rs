@@ -227,6 +227,9 @@ impl Store {
             .rows_affected
             == 1;
         if found {
+            if name == gatehouse_core::access::ADMIN_ROLE && kind == SubjectKind::User {
+                ensure_an_admin_remains(&txn).await?;
+            }
             record(&txn, audit, now).await?;
         }
         txn.commit().await?;
@@ -451,6 +454,49 @@ impl Store {
             .collect();
         Ok(Listing { items, total })
     }
+}
+
+/// Does `user_id` hold the role `admin`?
+pub(crate) async fn holds_admin(db: &impl ConnectionTrait, user_id: &str) -> StoreResult<bool> {
+    Ok(role_assignment::Entity::find_by_id((
+        gatehouse_core::access::ADMIN_ROLE.to_owned(),
+        SubjectKind::User.as_str().to_owned(),
+        user_id.to_owned(),
+    ))
+    .one(db)
+    .await?
+    .is_some())
+}
+
+/// Keeps at least one enabled user holding the role `admin`. Called inside a change's
+/// transaction after its write: the `admin` role row is then locked (`FOR UPDATE` on
+/// PostgreSQL; SQLite already serialises writers), so two changes that would each remove
+/// a different last-but-one admin cannot both see the other still there.
+pub(crate) async fn ensure_an_admin_remains(db: &impl ConnectionTrait) -> StoreResult<()> {
+    use gatehouse_core::access::ADMIN_ROLE;
+    role::Entity::find_by_id(ADMIN_ROLE.to_owned())
+        .lock_exclusive()
+        .one(db)
+        .await?;
+    let holders: Vec<String> = role_assignment::Entity::find()
+        .select_only()
+        .column(role_assignment::Column::SubjectId)
+        .filter(role_assignment::Column::Role.eq(ADMIN_ROLE))
+        .filter(role_assignment::Column::SubjectKind.eq(SubjectKind::User.as_str()))
+        .into_tuple()
+        .all(db)
+        .await?;
+    let enabled = crate::entity::user::Entity::find()
+        .filter(crate::entity::user::Column::Id.is_in(holders))
+        .filter(crate::entity::user::Column::Disabled.eq(false))
+        .count(db)
+        .await?;
+    if enabled == 0 {
+        return Err(StoreError::Refused(
+            "this is the last enabled administrator: make another one first",
+        ));
+    }
+    Ok(())
 }
 
 /// Removes every role and group a deleted user or client held, inside its transaction.

@@ -37,6 +37,10 @@ pub enum StoreError {
     /// A unique value (a username, a client id) already exists.
     #[error("{0} already exists")]
     Conflict(&'static str),
+    /// The change would break a rule the store keeps (it was rolled back): the message
+    /// says which.
+    #[error("{0}")]
+    Refused(&'static str),
     /// Something the change names (a role, a group) does not exist.
     #[error("no {0}")]
     Missing(String),

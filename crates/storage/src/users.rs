@@ -171,6 +171,9 @@ impl Store {
             .rows_affected
             == 1;
         if found && disabled {
+            if crate::access::holds_admin(&txn, id).await? {
+                crate::access::ensure_an_admin_remains(&txn).await?;
+            }
             crate::authorization::end_user_access(&txn, id, now).await?;
         }
         if found {
@@ -228,7 +231,11 @@ impl Store {
                 .filter(crate::entity::consent::Column::UserId.eq(id))
                 .exec(&txn)
                 .await?;
+            let was_admin = crate::access::holds_admin(&txn, id).await?;
             crate::access::forget_subject(&txn, SubjectKind::User, id).await?;
+            if was_admin {
+                crate::access::ensure_an_admin_remains(&txn).await?;
+            }
             crate::access::record(&txn, audit, now).await?;
         }
         txn.commit().await?;

@@ -368,7 +368,7 @@ pub(crate) async fn set_role(
         )
     } else {
         if kind == SubjectKind::User && role == ADMIN_ROLE {
-            super::users::guard_admin_change(state, admin, id, "take the admin role from").await?;
+            super::users::guard_admin_change(admin, id, "take the admin role from")?;
         }
         let audit = admin.audit("role.unassign", role).detail(detail);
         store.unassign_role(role, kind, id, &audit, now).await?;

@@ -101,6 +101,7 @@ impl From<StoreError> for ApiError {
         match e {
             StoreError::Conflict(what) => Self::conflict(&format!("that {what} already exists")),
             StoreError::Missing(what) => Self::invalid(&format!("no {what}")),
+            StoreError::Refused(why) => Self::invalid(why),
             other => Self::unavailable(other),
         }
     }
