@@ -215,7 +215,19 @@ struct Robot<'a> {
     auth: String,
 }
 
-impl Robot<'_> {
+impl<'a> Robot<'a> {
+    /// A client-credentials robot with `gatehouse:admin`, and its client.
+    async fn new(app: &'a TestApp) -> (Self, TestClient) {
+        let (client, token) = service_token(app, "gatehouse:admin").await;
+        (
+            Self {
+                app,
+                auth: format!("Bearer {token}"),
+            },
+            client,
+        )
+    }
+
     async fn call(&self, method: Method, path: &str, body: Option<Value>) -> (u16, Value) {
         call(self.app, method, path, Some(&self.auth), None, body).await
     }
@@ -224,11 +236,7 @@ impl Robot<'_> {
 #[tokio::test]
 async fn an_admin_client_manages_clients_through_the_api() {
     let app = TestApp::start().await;
-    let (robot_client, token) = service_token(&app, "gatehouse:admin").await;
-    let robot = Robot {
-        app: &app,
-        auth: format!("Bearer {token}"),
-    };
+    let (robot, robot_client) = Robot::new(&app).await;
 
     // Create: the secret is in the answer once, never again.
     let (status, created) = robot
@@ -422,11 +430,7 @@ async fn an_admin_client_manages_clients_through_the_api() {
 #[tokio::test]
 async fn an_admin_client_manages_users_sessions_and_grants() {
     let app = TestApp::start().await;
-    let (_, token) = service_token(&app, "gatehouse:admin").await;
-    let robot = Robot {
-        app: &app,
-        auth: format!("Bearer {token}"),
-    };
+    let (robot, _) = Robot::new(&app).await;
 
     for (password, why) in [("short", "at least 12"), ("unbelievable", "most commonly")] {
         let (status, answer) = robot
@@ -606,11 +610,7 @@ async fn an_admin_client_manages_users_sessions_and_grants() {
 #[tokio::test]
 async fn an_admin_client_manages_roles_groups_keys_and_registration_tokens() {
     let app = TestApp::start().await;
-    let (robot_client, token) = service_token(&app, "gatehouse:admin").await;
-    let robot = Robot {
-        app: &app,
-        auth: format!("Bearer {token}"),
-    };
+    let (robot, robot_client) = Robot::new(&app).await;
     let dave = app.create_user("dave").await;
 
     let (status, role) = robot
@@ -755,7 +755,7 @@ async fn an_admin_client_manages_roles_groups_keys_and_registration_tokens() {
     let res = app
         .http()
         .get(app.url("/admin/api/keys"))
-        .bearer_auth(&token)
+        .header("authorization", &robot.auth)
         .send()
         .await
         .unwrap();
@@ -901,11 +901,7 @@ async fn an_admin_robot_loses_access_with_its_scope() {
 #[tokio::test]
 async fn hostile_searches_and_ids_are_ordinary_misses() {
     let app = TestApp::start().await;
-    let (_, token) = service_token(&app, "gatehouse:admin").await;
-    let robot = Robot {
-        app: &app,
-        auth: format!("Bearer {token}"),
-    };
+    let (robot, _) = Robot::new(&app).await;
     app.create_user("alice").await;
     // Generated ids are base64url and may hold "_": every probe has a character they lack.
     for search in [
@@ -991,11 +987,7 @@ async fn hostile_searches_and_ids_are_ordinary_misses() {
 #[tokio::test]
 async fn the_last_administrator_cannot_be_removed_and_admins_cannot_remove_themselves() {
     let app = TestApp::start().await;
-    let (_, token) = service_token(&app, "gatehouse:admin").await;
-    let robot = Robot {
-        app: &app,
-        auth: format!("Bearer {token}"),
-    };
+    let (robot, _) = Robot::new(&app).await;
     let root = app.create_user("root").await;
     let (status, _) = robot
         .call(
@@ -1139,11 +1131,7 @@ async fn rotating_a_robots_secret_shuts_out_its_earlier_tokens() {
 #[tokio::test]
 async fn a_password_reset_takes_an_account_back() {
     let app = TestApp::start().await;
-    let (_, token) = service_token(&app, "gatehouse:admin").await;
-    let robot = Robot {
-        app: &app,
-        auth: format!("Bearer {token}"),
-    };
+    let (robot, _) = Robot::new(&app).await;
     let user = app.create_user("mallet").await;
     let client = app
         .create_client(ClientSpec {
@@ -1188,11 +1176,7 @@ async fn a_password_reset_takes_an_account_back() {
 #[tokio::test]
 async fn racing_removals_never_leave_gatehouse_without_an_administrator() {
     let app = TestApp::start().await;
-    let (_, token) = service_token(&app, "gatehouse:admin").await;
-    let robot = Robot {
-        app: &app,
-        auth: format!("Bearer {token}"),
-    };
+    let (robot, _) = Robot::new(&app).await;
     let a = app.create_user("admin-a").await;
     let b = app.create_user("admin-b").await;
     for round in 0..8 {

@@ -186,26 +186,12 @@ impl Store {
         .on_conflict_do_nothing()
         .exec(&txn)
         .await?;
-        let outcome = if !matches!(inserted, sea_orm::TryInsertResult::Inserted(_)) {
-            Membership::AlreadyThere
-        } else if role::Entity::find_by_id(name.to_owned())
+        let inserted = matches!(inserted, sea_orm::TryInsertResult::Inserted(_));
+        let role_exists = role::Entity::find_by_id(name.to_owned())
             .one(&txn)
             .await?
-            .is_none()
-        {
-            Membership::NoSuchSet
-        } else if !subject_exists(&txn, kind, subject_id).await? {
-            Membership::NoSuchSubject
-        } else {
-            record(&txn, audit, now).await?;
-            Membership::Added
-        };
-        if outcome == Membership::Added {
-            txn.commit().await?;
-        } else {
-            txn.rollback().await?;
-        }
-        Ok(outcome)
+            .is_some();
+        settle_membership(txn, inserted, role_exists, kind, subject_id, audit, now).await
     }
 
     /// Takes `role` away from a user or client; false if they did not hold it.
@@ -267,6 +253,36 @@ impl Store {
             })
             .collect()
     }
+}
+
+/// Decides what inserting a membership row (role assignment, group member) amounted to,
+/// after the insert: only a real addition, to an existing set and subject, is audited and
+/// committed; anything else is rolled back.
+async fn settle_membership(
+    txn: sea_orm::DatabaseTransaction,
+    inserted: bool,
+    set_exists: bool,
+    kind: SubjectKind,
+    subject_id: &str,
+    audit: &Audit,
+    now: i64,
+) -> StoreResult<Membership> {
+    let outcome = if !inserted {
+        Membership::AlreadyThere
+    } else if !set_exists {
+        Membership::NoSuchSet
+    } else if !subject_exists(&txn, kind, subject_id).await? {
+        Membership::NoSuchSubject
+    } else {
+        record(&txn, audit, now).await?;
+        Membership::Added
+    };
+    if outcome == Membership::Added {
+        txn.commit().await?;
+    } else {
+        txn.rollback().await?;
+    }
+    Ok(outcome)
 }
 
 async fn subject_exists(
@@ -354,26 +370,21 @@ impl Store {
         .on_conflict_do_nothing()
         .exec(&txn)
         .await?;
-        let outcome = if !matches!(inserted, sea_orm::TryInsertResult::Inserted(_)) {
-            Membership::AlreadyThere
-        } else if group::Entity::find_by_id(name.to_owned())
+        let inserted = matches!(inserted, sea_orm::TryInsertResult::Inserted(_));
+        let group_exists = group::Entity::find_by_id(name.to_owned())
             .one(&txn)
             .await?
-            .is_none()
-        {
-            Membership::NoSuchSet
-        } else if !subject_exists(&txn, SubjectKind::User, user_id).await? {
-            Membership::NoSuchSubject
-        } else {
-            record(&txn, audit, now).await?;
-            Membership::Added
-        };
-        if outcome == Membership::Added {
-            txn.commit().await?;
-        } else {
-            txn.rollback().await?;
-        }
-        Ok(outcome)
+            .is_some();
+        settle_membership(
+            txn,
+            inserted,
+            group_exists,
+            SubjectKind::User,
+            user_id,
+            audit,
+            now,
+        )
+        .await
     }
 
     pub async fn remove_group_member(
