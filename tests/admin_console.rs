@@ -91,6 +91,20 @@ async fn every_console_route_refuses_anyone_but_an_administrator() {
         }
     }
     assert_eq!(audit_count(&app).await, before, "nothing changed");
+    // An encoded control character in a path never reaches a handler (or the database).
+    for path in [
+        "/admin/users/%00",
+        "/admin/clients/a%1Fb",
+        "/admin/roles/x%7F/delete",
+    ] {
+        let page = if path.ends_with("delete") {
+            let csrf = input_value(&root.get("/admin/roles").await.body, "csrf_token").unwrap();
+            root.post(path, &[("csrf_token", &csrf)]).await
+        } else {
+            root.get(path).await
+        };
+        assert_eq!(page.status, 404, "{path}");
+    }
     // Pages carry a CSP that forbids scripts and other origins, and are not framed.
     let page = root.get("/admin").await;
     assert_eq!(page.status, 200);

@@ -59,11 +59,11 @@ pub async fn identify(
     headers: &HeaderMap,
     address: &str,
 ) -> Result<Admin, Refusal> {
-    let store = &state.oidc.store;
+    let store = &state.oidc().store;
     if headers.contains_key(header::AUTHORIZATION) {
         let token = bearer(headers).ok_or(Refusal::Unauthenticated)?;
         let claims = state
-            .oidc
+            .oidc()
             .active_access_token(token)
             .await
             .map_err(Refusal::Unavailable)?
@@ -103,7 +103,7 @@ pub async fn identify_session(
     headers: &HeaderMap,
     address: &str,
 ) -> Result<Admin, Refusal> {
-    let store = &state.oidc.store;
+    let store = &state.oidc().store;
     let session = state
         .authorize
         .load_session(headers)

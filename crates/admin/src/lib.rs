@@ -18,13 +18,19 @@ use gatehouse_oidc::Oidc;
 
 #[derive(Clone)]
 pub struct AdminState {
-    pub oidc: Oidc,
-    /// Sessions, sign-in and client addresses, shared with the sign-in pages.
+    /// Sessions, sign-in and client addresses, shared with the sign-in pages (and through
+    /// them the store, keys and clock).
     pub authorize: AuthorizeState,
     /// Anyone may register a client without an initial access token.
     pub open_registration: bool,
     /// Where signing keys live; a rotation writes the new key here.
     pub keys_dir: std::path::PathBuf,
+}
+
+impl AdminState {
+    pub fn oidc(&self) -> &Oidc {
+        &self.authorize.oidc
+    }
 }
 
 impl FromRef<AdminState> for AuthorizeState {

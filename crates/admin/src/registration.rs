@@ -151,11 +151,6 @@ fn to_new_client(m: &Metadata) -> Result<NewClient, Response> {
         .clone()
         .filter(|n| !n.trim().is_empty())
         .unwrap_or_else(|| "Unnamed client".into());
-    if name.len() > 200 || name.chars().any(char::is_control) {
-        return Err(metadata_error(
-            "client_name: at most 200 bytes, no control characters",
-        ));
-    }
     let new = NewClient {
         name,
         redirect_uris: m.redirect_uris.clone().unwrap_or_default(),
@@ -223,7 +218,12 @@ fn describe(state: &AdminState, c: &Client) -> serde_json::Map<String, Value> {
     }
     out.insert(
         "registration_client_uri".into(),
-        json!(state.oidc.issuer.url(&format!("/register/{}", c.client_id))),
+        json!(
+            state
+                .oidc()
+                .issuer
+                .url(&format!("/register/{}", c.client_id))
+        ),
     );
     out
 }
@@ -242,8 +242,8 @@ pub async fn register(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let store = &state.oidc.store;
-    let now = state.oidc.now();
+    let store = &state.oidc().store;
+    let now = state.oidc().now();
     let mut initial_token = None;
     if state.open_registration {
         // RFC 7591 §5: open registration invites floods; count it per address.
@@ -352,7 +352,7 @@ async fn authorized(
         return Err(unauthorized());
     }
     match state
-        .oidc
+        .oidc()
         .store
         .client_for_registration_token(client_id, &secret::hash_secret(&token))
         .await
@@ -410,12 +410,12 @@ pub async fn update(
         return metadata_error("token_endpoint_auth_method and application_type cannot change");
     }
     match state
-        .oidc
+        .oidc()
         .store
         .update_client(
             &client_id,
             &new,
-            state.oidc.now(),
+            state.oidc().now(),
             &registration_audit("client.update", &client_id, &ip),
         )
         .await
@@ -444,11 +444,11 @@ pub async fn delete(
         return res;
     }
     match state
-        .oidc
+        .oidc()
         .store
         .delete_client(
             &client_id,
-            state.oidc.now(),
+            state.oidc().now(),
             &registration_audit("client.delete", &client_id, &ip),
         )
         .await

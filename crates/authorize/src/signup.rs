@@ -152,9 +152,7 @@ async fn signup_submit(
     if !gatehouse_core::user::valid_username(username) {
         return bad("Choose a username of 1 to 64 characters without spaces.");
     }
-    if !email.is_empty()
-        && (email.len() > 254 || !email.contains('@') || email.chars().any(char::is_control))
-    {
+    if !email.is_empty() && !gatehouse_core::user::valid_email(email) {
         return bad("That email address does not look right.");
     }
     if let Err(message) = password::check_new_password(new_password, username) {

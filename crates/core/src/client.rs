@@ -189,6 +189,8 @@ pub struct NewClient {
 pub enum ClientMetadataError {
     #[error("client name must not be empty")]
     EmptyName,
+    #[error("client name: at most 200 bytes, no control characters")]
+    InvalidName,
     #[error("the authorization_code grant needs at least one redirect URI")]
     MissingRedirectUri,
     #[error("redirect URI {uri:?}: {reason}")]
@@ -224,6 +226,9 @@ impl NewClient {
     pub fn validate(&self) -> Result<(), ClientMetadataError> {
         if self.name.trim().is_empty() {
             return Err(ClientMetadataError::EmptyName);
+        }
+        if !crate::is_plain_text(&self.name, 200) {
+            return Err(ClientMetadataError::InvalidName);
         }
         if self.grant_types.is_empty() {
             return Err(ClientMetadataError::NoGrantTypes);

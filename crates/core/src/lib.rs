@@ -31,6 +31,13 @@ pub use user::User;
 /// Lifetime of an authorization code: RFC 9700 §4.5 and ASVS 10.4.3 ask for one minute.
 pub const AUTHORIZATION_CODE_TTL_SECS: i64 = 60;
 
+/// Free text an administrator or a registering developer types (a client name, a user's
+/// name, a description): at most `max_bytes`, no control characters. It is shown on pages
+/// and written to the database as typed, and PostgreSQL refuses NUL outright.
+pub fn is_plain_text(value: &str, max_bytes: usize) -> bool {
+    value.len() <= max_bytes && !value.chars().any(char::is_control)
+}
+
 /// An `error_description` as RFC 6749 §4.1.2.1 and §5.2 allow it: printable ASCII without
 /// `"` and `\`. Section signs in RFC citations become the word; anything else outside the
 /// set becomes `?`, so no description can carry a quote, an escape or a control character

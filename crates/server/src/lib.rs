@@ -105,7 +105,6 @@ impl App {
             .merge(gatehouse_authorize::routes(authorize.clone()))
             .merge(gatehouse_token::routes(TokenState { oidc: oidc.clone() }))
             .merge(gatehouse_admin::routes(gatehouse_admin::AdminState {
-                oidc: oidc.clone(),
                 authorize,
                 open_registration: config.open_registration,
                 keys_dir: config.keys_dir.clone(),

@@ -286,7 +286,7 @@ fn check_name(what: &str, name: &str) -> ApiResult<()> {
 }
 
 fn check_description(d: &str) -> ApiResult<()> {
-    if d.len() > 500 || d.chars().any(char::is_control) {
+    if !gatehouse_core::is_plain_text(d, 500) {
         return Err(ApiError::invalid(
             "description: at most 500 bytes, no control characters",
         ));
@@ -313,10 +313,10 @@ pub(crate) async fn create_role_for(
         name: input.name,
         description: input.description,
         permissions: input.permissions,
-        created_at: state.oidc.now(),
+        created_at: state.oidc().now(),
     };
     Ok(state
-        .oidc
+        .oidc()
         .store
         .create_role(
             &role,
@@ -338,9 +338,9 @@ pub(crate) async fn delete_role_for(
         ));
     }
     if !state
-        .oidc
+        .oidc()
         .store
-        .delete_role(name, &admin.audit("role.delete", name), state.oidc.now())
+        .delete_role(name, &admin.audit("role.delete", name), state.oidc().now())
         .await?
     {
         return Err(ApiError::not_found("role"));
@@ -357,8 +357,8 @@ pub(crate) async fn set_role(
     id: &str,
     hold: bool,
 ) -> ApiResult<MembershipView> {
-    let store = &state.oidc.store;
-    let now = state.oidc.now();
+    let store = &state.oidc().store;
+    let now = state.oidc().now();
     let detail = json!({"kind": kind.as_str(), "id": id});
     if hold {
         let audit = admin.audit("role.assign", role).detail(detail);
@@ -383,8 +383,8 @@ pub(crate) async fn set_member(
     user_id: &str,
     member: bool,
 ) -> ApiResult<MembershipView> {
-    let store = &state.oidc.store;
-    let now = state.oidc.now();
+    let store = &state.oidc().store;
+    let now = state.oidc().now();
     let detail = json!({"user": user_id});
     if member {
         let audit = admin.audit("group.add", group).detail(detail);
@@ -410,7 +410,7 @@ fn membership(m: Membership, what: &str) -> ApiResult<MembershipView> {
 }
 
 async fn list_roles(State(state): State<AdminState>) -> ApiResult<Json<Vec<RoleView>>> {
-    let roles = state.oidc.store.list_roles().await?;
+    let roles = state.oidc().store.list_roles().await?;
     Ok(Json(roles.into_iter().map(RoleView::from).collect()))
 }
 
@@ -427,7 +427,7 @@ async fn read_role(
     State(state): State<AdminState>,
     Path(name): Path<String>,
 ) -> ApiResult<Json<RoleView>> {
-    let store = &state.oidc.store;
+    let store = &state.oidc().store;
     let role = store
         .find_role(&name)
         .await?
@@ -464,7 +464,7 @@ pub(crate) async fn update_role_for(
     name: &str,
     input: RoleUpdate,
 ) -> ApiResult<Role> {
-    let store = &state.oidc.store;
+    let store = &state.oidc().store;
     let mut role = store
         .find_role(name)
         .await?
@@ -480,7 +480,7 @@ pub(crate) async fn update_role_for(
     let audit = admin
         .audit("role.update", name)
         .detail(json!({"permissions": role.permissions}));
-    if !store.update_role(&role, &audit, state.oidc.now()).await? {
+    if !store.update_role(&role, &audit, state.oidc().now()).await? {
         return Err(ApiError::not_found("role"));
     }
     Ok(role)
@@ -536,7 +536,7 @@ async fn unassign_client(
 }
 
 async fn list_groups(State(state): State<AdminState>) -> ApiResult<Json<Vec<GroupView>>> {
-    let groups = state.oidc.store.list_groups().await?;
+    let groups = state.oidc().store.list_groups().await?;
     Ok(Json(groups.into_iter().map(GroupView::from).collect()))
 }
 
@@ -550,10 +550,10 @@ pub(crate) async fn create_group_for(
     let group = Group {
         name: input.name,
         description: input.description,
-        created_at: state.oidc.now(),
+        created_at: state.oidc().now(),
     };
     Ok(state
-        .oidc
+        .oidc()
         .store
         .create_group(&group, &admin.audit("group.create", &group.name))
         .await?)
@@ -572,7 +572,7 @@ async fn read_group(
     State(state): State<AdminState>,
     Path(name): Path<String>,
 ) -> ApiResult<Json<GroupView>> {
-    let store = &state.oidc.store;
+    let store = &state.oidc().store;
     let group = store
         .find_group(&name)
         .await?
@@ -588,9 +588,9 @@ pub(crate) async fn delete_group_for(
     name: &str,
 ) -> ApiResult<()> {
     if !state
-        .oidc
+        .oidc()
         .store
-        .delete_group(name, &admin.audit("group.delete", name), state.oidc.now())
+        .delete_group(name, &admin.audit("group.delete", name), state.oidc().now())
         .await?
     {
         return Err(ApiError::not_found("group"));

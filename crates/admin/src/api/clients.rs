@@ -293,18 +293,7 @@ fn link(value: Option<String>) -> Option<String> {
 }
 
 /// The metadata of a new client, validated as registration validates it.
-/// A client name: at most 200 bytes, no control characters.
-fn check_name(name: &str) -> ApiResult<()> {
-    if name.len() > 200 || name.chars().any(char::is_control) {
-        return Err(ApiError::invalid(
-            "client_name: at most 200 bytes, no control characters",
-        ));
-    }
-    Ok(())
-}
-
 pub(crate) fn new_client(input: ClientInput) -> ApiResult<NewClient> {
-    check_name(&input.client_name)?;
     let new = NewClient {
         name: input.client_name.trim().to_owned(),
         redirect_uris: input.redirect_uris,
@@ -354,14 +343,14 @@ pub(crate) async fn create_client(
     )
     .then(secret::new_secret);
     let client = state
-        .oidc
+        .oidc()
         .store
         .create_client(
             &client_id,
             client_secret.as_deref().map(secret::hash_secret),
             None,
             &new,
-            state.oidc.now(),
+            state.oidc().now(),
             &admin
                 .audit("client.create", &client_id)
                 .detail(json!({"client_name": new.name})),
@@ -380,7 +369,7 @@ pub(crate) async fn update_client(
     client_id: &str,
     patch: ClientPatch,
 ) -> ApiResult<Client> {
-    let store = &state.oidc.store;
+    let store = &state.oidc().store;
     let c = store
         .find_client(client_id)
         .await?
@@ -399,7 +388,6 @@ pub(crate) async fn update_client(
         links: c.links.clone(),
     };
     if let Some(name) = patch.client_name {
-        check_name(&name)?;
         new.name = name.trim().to_owned();
     }
     if let Some(v) = patch.redirect_uris {
@@ -445,7 +433,7 @@ pub(crate) async fn update_client(
         .update_client(
             client_id,
             &new,
-            state.oidc.now(),
+            state.oidc().now(),
             &admin
                 .audit("client.update", client_id)
                 .detail(json!({"changed": changed})),
@@ -459,7 +447,7 @@ pub(crate) async fn rotate_client_secret(
     admin: &Admin,
     client_id: &str,
 ) -> ApiResult<SecretRotated> {
-    let store = &state.oidc.store;
+    let store = &state.oidc().store;
     let c = store
         .find_client(client_id)
         .await?
@@ -475,7 +463,7 @@ pub(crate) async fn rotate_client_secret(
         .set_client_secret(
             client_id,
             &secret::hash_secret(&client_secret),
-            state.oidc.now(),
+            state.oidc().now(),
             &admin.audit("client.rotate_secret", client_id),
         )
         .await?
@@ -494,11 +482,11 @@ pub(crate) async fn delete_client(
     client_id: &str,
 ) -> ApiResult<()> {
     if state
-        .oidc
+        .oidc()
         .store
         .delete_client(
             client_id,
-            state.oidc.now(),
+            state.oidc().now(),
             &admin.audit("client.delete", client_id),
         )
         .await?
@@ -514,7 +502,7 @@ async fn list(
     QueryParams(p): QueryParams<Paging>,
 ) -> ApiResult<Json<Page<ClientView>>> {
     let q = p.query()?;
-    let listing = state.oidc.store.list_clients_page(&q).await?;
+    let listing = state.oidc().store.list_clients_page(&q).await?;
     Ok(Json(Page::of(listing, &q, ClientView::from)))
 }
 
@@ -534,7 +522,7 @@ async fn read(
     State(state): State<AdminState>,
     Path(client_id): Path<String>,
 ) -> ApiResult<Json<ClientView>> {
-    let store = &state.oidc.store;
+    let store = &state.oidc().store;
     let c = store
         .find_client(&client_id)
         .await?
@@ -581,7 +569,7 @@ pub(crate) async fn grants(
     state: &AdminState,
     filter: GrantFilter<'_>,
 ) -> ApiResult<Vec<GrantView>> {
-    let grants = state.oidc.store.list_grants(filter).await?;
+    let grants = state.oidc().store.list_grants(filter).await?;
     Ok(grants.into_iter().map(GrantView::from).collect())
 }
 
@@ -593,11 +581,11 @@ pub(crate) async fn revoke(
     target: &str,
 ) -> ApiResult<u64> {
     Ok(state
-        .oidc
+        .oidc()
         .store
         .revoke_grants(
             filter,
-            state.oidc.now(),
+            state.oidc().now(),
             &admin.audit("grant.revoke", target),
         )
         .await?)

@@ -299,7 +299,7 @@ pub fn router(state: AdminState) -> Router<AdminState> {
 }
 
 async fn openapi_json(axum::extract::State(state): axum::extract::State<AdminState>) -> Response {
-    let mut res = Json(openapi(state.oidc.issuer.as_str())).into_response();
+    let mut res = Json(openapi(state.oidc().issuer.as_str())).into_response();
     res.headers_mut()
         .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
     res

@@ -153,7 +153,7 @@ pub(super) fn routes() -> Vec<Route> {
 }
 
 pub(crate) fn key_views(state: &AdminState) -> Vec<KeyView> {
-    let keys = state.oidc.keys.current();
+    let keys = state.oidc().keys.current();
     let mut views: Vec<KeyView> = keys
         .all()
         .iter()
@@ -171,7 +171,7 @@ pub(crate) fn key_views(state: &AdminState) -> Vec<KeyView> {
 /// Generates a new signing key on disk and makes it the one that signs.
 pub(crate) async fn rotate(state: &AdminState, admin: &Admin, alg: &str) -> ApiResult<KeyView> {
     let alg = Alg::parse(alg).ok_or_else(|| ApiError::invalid("alg must be RS256 or ES256"))?;
-    let now = state.oidc.now();
+    let now = state.oidc().now();
     let dir = state.keys_dir.clone();
     // RSA key generation takes a while: off the async runtime.
     let reloaded = tokio::task::spawn_blocking(move || {
@@ -182,10 +182,10 @@ pub(crate) async fn rotate(state: &AdminState, admin: &Admin, alg: &str) -> ApiR
     .await
     .map_err(ApiError::unavailable)?;
     let (kid, set) = reloaded.map_err(ApiError::unavailable)?;
-    state.oidc.keys.replace(set);
+    state.oidc().keys.replace(set);
     // The key is on disk and signing by now; an audit failure must not claim otherwise.
     if let Err(e) = state
-        .oidc
+        .oidc()
         .store
         .record_audit(
             &admin
@@ -219,11 +219,11 @@ pub(crate) async fn create_registration_token(
             "ttl must be 1 to 31536000 seconds and uses at least 1",
         ));
     }
-    let now = state.oidc.now();
+    let now = state.oidc().now();
     let token = secret::new_secret();
     let id = secret::hash_secret(&token);
     state
-        .oidc
+        .oidc()
         .store
         .create_registration_token(
             &id,
@@ -262,9 +262,9 @@ pub(crate) async fn registration_tokens(
     state: &AdminState,
 ) -> ApiResult<Vec<RegistrationTokenView>> {
     Ok(state
-        .oidc
+        .oidc()
         .store
-        .list_registration_tokens(state.oidc.now())
+        .list_registration_tokens(state.oidc().now())
         .await?
         .into_iter()
         .map(|t| RegistrationTokenView {
@@ -299,12 +299,12 @@ pub(crate) async fn delete_registration_token(
     id: &str,
 ) -> ApiResult<()> {
     if !state
-        .oidc
+        .oidc()
         .store
         .delete_registration_token(
             id,
             &admin.audit("registration_token.delete", id),
-            state.oidc.now(),
+            state.oidc().now(),
         )
         .await?
     {
@@ -326,7 +326,7 @@ pub(crate) async fn audit_page(
     state: &AdminState,
     q: &gatehouse_core::Query,
 ) -> ApiResult<Page<AuditView>> {
-    let listing = state.oidc.store.list_audit(q).await?;
+    let listing = state.oidc().store.list_audit(q).await?;
     Ok(Page::of(listing, q, |e| AuditView {
         id: e.id,
         at: e.at,

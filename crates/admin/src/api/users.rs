@@ -237,7 +237,7 @@ pub(crate) fn guard_admin_change(admin: &Admin, user_id: &str, what: &str) -> Ap
 
 pub(crate) async fn find_user(state: &AdminState, user_id: &str) -> ApiResult<User> {
     state
-        .oidc
+        .oidc()
         .store
         .find_user(user_id)
         .await?
@@ -261,14 +261,14 @@ pub(crate) async fn create_user(
     let email = input.email.filter(|e| !e.trim().is_empty());
     if email
         .as_deref()
-        .is_some_and(|e| e.len() > 254 || !e.contains('@') || e.chars().any(char::is_control))
+        .is_some_and(|e| !gatehouse_core::user::valid_email(e))
     {
         return Err(ApiError::invalid("email is not an address"));
     }
     let name = input.name.filter(|n| !n.trim().is_empty());
     if name
         .as_deref()
-        .is_some_and(|n| n.len() > 200 || n.chars().any(char::is_control))
+        .is_some_and(|n| !gatehouse_core::is_plain_text(n, 200))
     {
         return Err(ApiError::invalid(
             "name: at most 200 bytes, no control characters",
@@ -282,7 +282,7 @@ pub(crate) async fn create_user(
     roles.sort_unstable();
     roles.dedup();
     let user = state
-        .oidc
+        .oidc()
         .store
         .create_user(
             NewUser {
@@ -293,7 +293,7 @@ pub(crate) async fn create_user(
                 name: name.as_deref(),
                 roles: &roles,
             },
-            state.oidc.now(),
+            state.oidc().now(),
             &admin
                 .audit("user.create", &id)
                 .detail(json!({"username": username, "roles": roles})),
@@ -315,12 +315,12 @@ pub(crate) async fn set_disabled(
         "user.enable"
     };
     if !state
-        .oidc
+        .oidc()
         .store
         .set_user_disabled(
             user_id,
             disabled,
-            state.oidc.now(),
+            state.oidc().now(),
             &admin.audit(action, user_id),
         )
         .await?
@@ -343,12 +343,12 @@ pub(crate) async fn reset_password(
         .await
         .map_err(ApiError::unavailable)?;
     if !state
-        .oidc
+        .oidc()
         .store
         .set_user_password(
             user_id,
             &hash,
-            state.oidc.now(),
+            state.oidc().now(),
             &admin.audit("user.set_password", user_id),
         )
         .await?
@@ -362,11 +362,11 @@ pub(crate) async fn delete_user(state: &AdminState, admin: &Admin, user_id: &str
     let user = find_user(state, user_id).await?;
     guard_admin_change(admin, user_id, "delete")?;
     if !state
-        .oidc
+        .oidc()
         .store
         .delete_user(
             user_id,
-            state.oidc.now(),
+            state.oidc().now(),
             &admin
                 .audit("user.delete", user_id)
                 .detail(json!({"username": user.username})),
@@ -385,12 +385,12 @@ pub(crate) async fn end_sessions(
     sid: Option<&str>,
 ) -> ApiResult<u64> {
     Ok(state
-        .oidc
+        .oidc()
         .store
         .end_user_sessions(
             user_id,
             sid,
-            state.oidc.now(),
+            state.oidc().now(),
             &admin
                 .audit("session.end", user_id)
                 .detail(json!({"sid": sid})),
@@ -410,7 +410,7 @@ async fn list(
     QueryParams(p): QueryParams<Paging>,
 ) -> ApiResult<Json<Page<UserView>>> {
     let q = p.query()?;
-    let listing = state.oidc.store.list_users_page(&q).await?;
+    let listing = state.oidc().store.list_users_page(&q).await?;
     Ok(Json(Page::of(listing, &q, UserView::from)))
 }
 
@@ -428,7 +428,7 @@ async fn read(
     Path(user_id): Path<String>,
 ) -> ApiResult<Json<UserView>> {
     let user = find_user(&state, &user_id).await?;
-    let store = &state.oidc.store;
+    let store = &state.oidc().store;
     let mut view = UserView::from(user);
     view.roles = Some(store.roles_of(SubjectKind::User, &user_id).await?);
     view.groups = Some(store.groups_of(&user_id).await?);
@@ -480,9 +480,9 @@ async fn sessions(
 ) -> ApiResult<Json<Vec<SessionView>>> {
     find_user(&state, &user_id).await?;
     let sessions = state
-        .oidc
+        .oidc()
         .store
-        .list_user_sessions(&user_id, state.oidc.now())
+        .list_user_sessions(&user_id, state.oidc().now())
         .await?;
     Ok(Json(
         sessions

@@ -94,7 +94,7 @@ fn layout(
     error: Option<String>,
 ) -> Layout {
     Layout {
-        issuer: state.oidc.issuer.as_str().to_owned(),
+        issuer: state.oidc().issuer.as_str().to_owned(),
         csrf_token: admin
             .session
             .as_ref()
@@ -108,7 +108,7 @@ fn layout(
 
 fn see_other(state: &AdminState, path: &str) -> Response {
     let mut res = StatusCode::SEE_OTHER.into_response();
-    if let Ok(v) = HeaderValue::from_str(&state.oidc.issuer.url(path)) {
+    if let Ok(v) = HeaderValue::from_str(&state.oidc().issuer.url(path)) {
         res.headers_mut().insert(header::LOCATION, v);
     }
     res
@@ -116,10 +116,10 @@ fn see_other(state: &AdminState, path: &str) -> Response {
 
 fn failed(state: &AdminState, e: ApiError) -> Response {
     if e.status() == StatusCode::SERVICE_UNAVAILABLE {
-        return pages::unavailable(state.oidc.issuer.as_str(), e.description());
+        return pages::unavailable(state.oidc().issuer.as_str(), e.description());
     }
     gatehouse_authorize::pages::error_page(
-        state.oidc.issuer.as_str(),
+        state.oidc().issuer.as_str(),
         e.status(),
         "Not done",
         e.description(),
@@ -150,7 +150,7 @@ fn listing_query(query: Option<&str>) -> Query {
 }
 
 pub async fn home(State(state): State<AdminState>, admin: Admin) -> Response {
-    let store = &state.oidc.store;
+    let store = &state.oidc().store;
     let one = Query {
         search: None,
         offset: 0,
@@ -191,10 +191,9 @@ async fn clients_page(
     error: Option<String>,
 ) -> Response {
     let q = listing_query(query);
-    match state.oidc.store.list_clients_page(&q).await {
+    match state.oidc().store.list_clients_page(&q).await {
         Ok(listing) => {
-            let search = q.search.clone().unwrap_or_default();
-            let pager = Pager::new("/admin/clients", &search, q.offset, q.limit, listing.total);
+            let (search, pager) = Pager::for_listing("/admin/clients", &q, listing.total);
             pages::render(
                 status,
                 &ClientsPage {
@@ -206,7 +205,7 @@ async fn clients_page(
                 },
             )
         }
-        Err(e) => pages::unavailable(state.oidc.issuer.as_str(), e),
+        Err(e) => pages::unavailable(state.oidc().issuer.as_str(), e),
     }
 }
 
@@ -285,7 +284,7 @@ async fn client_page(
     notice: Option<String>,
     error: Option<String>,
 ) -> Response {
-    let store = &state.oidc.store;
+    let store = &state.oidc().store;
     let loaded = async {
         let c = store
             .find_client(client_id)
@@ -388,10 +387,10 @@ pub async fn rotate_secret(
     admin: Admin,
     Path(client_id): Path<String>,
 ) -> Response {
-    let name = match state.oidc.store.find_client(&client_id).await {
+    let name = match state.oidc().store.find_client(&client_id).await {
         Ok(Some(c)) => c.name,
         Ok(None) => return failed(&state, ApiError::not_found("client")),
-        Err(e) => return pages::unavailable(state.oidc.issuer.as_str(), e),
+        Err(e) => return pages::unavailable(state.oidc().issuer.as_str(), e),
     };
     match clients::rotate_client_secret(&state, &admin, &client_id).await {
         Ok(r) => pages::render(
@@ -471,10 +470,9 @@ async fn users_page(
     error: Option<String>,
 ) -> Response {
     let q = listing_query(query);
-    match state.oidc.store.list_users_page(&q).await {
+    match state.oidc().store.list_users_page(&q).await {
         Ok(listing) => {
-            let search = q.search.clone().unwrap_or_default();
-            let pager = Pager::new("/admin/users", &search, q.offset, q.limit, listing.total);
+            let (search, pager) = Pager::for_listing("/admin/users", &q, listing.total);
             pages::render(
                 status,
                 &UsersPage {
@@ -486,7 +484,7 @@ async fn users_page(
                 },
             )
         }
-        Err(e) => pages::unavailable(state.oidc.issuer.as_str(), e),
+        Err(e) => pages::unavailable(state.oidc().issuer.as_str(), e),
     }
 }
 
@@ -542,8 +540,8 @@ async fn user_page(
     notice: Option<String>,
     error: Option<String>,
 ) -> Response {
-    let store = &state.oidc.store;
-    let now = state.oidc.now();
+    let store = &state.oidc().store;
+    let now = state.oidc().now();
     let loaded = async {
         let u = users::find_user(state, user_id).await?;
         let roles = store.roles_of(SubjectKind::User, user_id).await?;
@@ -766,7 +764,7 @@ async fn access_page(
     notice: Option<String>,
     error: Option<String>,
 ) -> Response {
-    let store = &state.oidc.store;
+    let store = &state.oidc().store;
     let loaded =
         async { Ok::<_, ApiError>((store.list_roles().await?, store.list_groups().await?)) }.await;
     match loaded {
@@ -1017,12 +1015,12 @@ pub async fn audit(
     let q = listing_query(query.as_deref());
     match system::audit_page(&state, &q).await {
         Ok(page) => {
-            let search = q.search.clone().unwrap_or_default();
+            let (search, pager) = Pager::for_listing("/admin/audit", &q, page.total);
             pages::render(
                 StatusCode::OK,
                 &AuditPage {
                     layout: layout(&state, &admin, None, None),
-                    pager: Pager::new("/admin/audit", &search, q.offset, q.limit, page.total),
+                    pager,
                     search,
                     rows: page.items.into_iter().map(AuditRow::from).collect(),
                 },

@@ -132,7 +132,7 @@ async fn require_console_admin(
     req: Request,
     next: Next,
 ) -> Response {
-    let issuer = state.oidc.issuer.as_str().to_owned();
+    let issuer = state.oidc().issuer.as_str().to_owned();
     let admin = match identify_session(&state, req.headers(), &ip).await {
         Ok(a) => a,
         Err(Refusal::Unauthenticated) => {

@@ -66,7 +66,15 @@ pub struct Pager {
 }
 
 impl Pager {
-    pub fn new(base: &str, search: &str, offset: u64, limit: u64, total: u64) -> Self {
+    /// The pager of listing `q` at `base` with `total` rows, and the search text to show
+    /// back in the search box.
+    pub fn for_listing(base: &str, q: &gatehouse_core::Query, total: u64) -> (String, Self) {
+        let search = q.search.clone().unwrap_or_default();
+        let pager = Self::new(base, &search, q.offset, q.limit, total);
+        (search, pager)
+    }
+
+    fn new(base: &str, search: &str, offset: u64, limit: u64, total: u64) -> Self {
         let link = |o: u64| {
             let q = form_urlencoded::Serializer::new(String::new())
                 .append_pair("search", search)
