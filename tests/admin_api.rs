@@ -63,11 +63,7 @@ async fn every_admin_route_refuses_anyone_but_an_administrator() {
     let mut browser = app.browser();
     let page = browser.login("/login", "bob", PASSWORD).await;
     assert_eq!(page.status, 303);
-    let bob_cookie: String = browser
-        .cookies
-        .iter()
-        .map(|(k, v)| format!("{k}={v}"))
-        .collect();
+    let bob_cookie: String = browser.cookie_header();
     let (_, wrong_scope) = service_token(&app, "reports:read").await;
     let client = app.create_client(ClientSpec::default()).await;
     let user_token = sign_in(&app, &client, "bob", "openid").await["access_token"]
@@ -1027,11 +1023,7 @@ async fn the_last_administrator_cannot_be_removed_and_admins_cannot_remove_thems
     let mut browser = app.browser();
     browser.login("/login?next=admin", "root", PASSWORD).await;
     let csrf = input_value(&browser.get("/admin/users").await.body, "csrf_token").unwrap();
-    let cookie: String = browser
-        .cookies
-        .iter()
-        .map(|(k, v)| format!("{k}={v}"))
-        .collect();
+    let cookie: String = browser.cookie_header();
     let res = app
         .http()
         .delete(app.url(&format!("/admin/api/users/{root}")))

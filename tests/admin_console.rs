@@ -479,11 +479,7 @@ async fn an_admin_session_reaches_the_api_with_its_csrf_token() {
     make_admin(&app, "root").await;
     let mut root = signed_in(&app, "root").await;
     let csrf = input_value(&root.get("/admin/users").await.body, "csrf_token").unwrap();
-    let cookie: String = root
-        .cookies
-        .iter()
-        .map(|(k, v)| format!("{k}={v}"))
-        .collect();
+    let cookie: String = root.cookie_header();
     let api = |method: reqwest::Method, path: &str| {
         app.http()
             .request(method, app.url(path))

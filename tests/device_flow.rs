@@ -86,7 +86,7 @@ async fn approve(
         page = browser.get(done.location.as_deref().unwrap()).await;
     }
     assert_eq!(page.status, 200, "{}", page.body);
-    let csrf = input_value(&page.body, "csrf_token").unwrap();
+    let csrf = input_value(&page.body, "csrf_token").expect(&page.body);
     let confirm = browser
         .post("/device", &[("csrf_token", &csrf), ("user_code", code)])
         .await;
@@ -347,7 +347,7 @@ async fn wrong_codes_are_throttled_and_forms_need_csrf() {
             &[("csrf_token", &csrf), ("user_code", "GGGG-GGGG")],
         )
         .await;
-    assert_eq!(res.status, 429, "the fifth wrong code locks the session");
+    assert_eq!(res.status, 429, "the fifth wrong code locks the user");
     assert!(res.headers.get("retry-after").is_some());
     // Even the right code waits out the lock.
     let res = browser
@@ -360,6 +360,25 @@ async fn wrong_codes_are_throttled_and_forms_need_csrf() {
         )
         .await;
     assert_eq!(res.status, 429);
+
+    // Signing in again gives a new session, not a new allowance: the count is the user's.
+    let mut again = app.browser();
+    let page = again.get("/device").await;
+    let done = again
+        .login(&page.location.unwrap(), "alice", PASSWORD)
+        .await;
+    let page = again.get(done.location.as_deref().unwrap()).await;
+    let csrf = input_value(&page.body, "csrf_token").unwrap();
+    let res = again
+        .post(
+            "/device",
+            &[("csrf_token", &csrf), ("user_code", "HHHH-HHHH")],
+        )
+        .await;
+    assert_eq!(
+        res.status, 429,
+        "a fresh session of the same user is still locked"
+    );
 }
 
 #[tokio::test]

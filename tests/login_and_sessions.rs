@@ -161,7 +161,8 @@ async fn failed_logins_are_throttled_per_account_and_the_lock_expires() {
     let (app, client) = setup().await;
     let mut browser = app.browser();
     let login_url = start(&app, &mut browser, &client, &[]).await;
-    for attempt in 1..=4 {
+    // The fifth wrong guess is still answered as wrong; it locks the attempts after it.
+    for attempt in 1..=5 {
         let page = browser.login(&login_url, "alice", "guess").await;
         assert_eq!(page.status, 401, "attempt {attempt}");
     }
@@ -189,7 +190,7 @@ async fn failed_logins_are_throttled_per_client_address() {
     let mut browser = app.browser();
     let login_url = start(&app, &mut browser, &client, &[]).await;
     // Each account stays under its own limit; the address as a whole does not.
-    for i in 0..19 {
+    for i in 0..20 {
         let page = browser
             .login(&login_url, &format!("nobody{i}"), "guess")
             .await;
@@ -348,7 +349,7 @@ async fn login_via(
 async fn forged_forwarded_for_headers_do_not_dodge_the_address_limit() {
     let (app, _) = setup().await;
     let mut browser = app.browser();
-    for i in 0..19 {
+    for i in 0..20 {
         let status = login_via(
             &app,
             &mut browser,
@@ -375,7 +376,7 @@ async fn behind_a_trusted_proxy_each_client_address_counts_alone() {
     .await;
     app.create_user("alice").await;
     let mut browser = app.browser();
-    for i in 0..19 {
+    for i in 0..20 {
         let status = login_via(&app, &mut browser, "203.0.113.9", &format!("n{i}"), "guess").await;
         assert_eq!(status, 401);
     }
@@ -426,5 +427,8 @@ async fn a_burst_of_parallel_guesses_is_counted_one_by_one() {
     statuses.sort();
     let wrong = statuses.iter().filter(|s| **s == 401).count();
     let limited = statuses.iter().filter(|s| **s == 429).count();
-    assert_eq!((wrong, limited), (4, 8), "{statuses:?}");
+    // At most the five free guesses are checked; the rest are refused (locked, or turned
+    // away because likely guesses may not queue for the hashing slots).
+    assert!((1..=5).contains(&wrong), "{statuses:?}");
+    assert_eq!(wrong + limited, 12, "{statuses:?}");
 }

@@ -21,6 +21,7 @@ mod m0008_client_jwks_uri;
 mod m0009_client_registration;
 mod m0010_roles_groups_audit;
 mod m0011_client_secret_changed_at;
+mod m0012_throttle_counters;
 
 pub struct Migrator;
 
@@ -39,6 +40,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0009_client_registration::Migration),
             Box::new(m0010_roles_groups_audit::Migration),
             Box::new(m0011_client_secret_changed_at::Migration),
+            Box::new(m0012_throttle_counters::Migration),
         ]
     }
 }

@@ -172,6 +172,13 @@ impl TestApp {
         self.clock.now()
     }
 
+    /// The SQLite database file, when the test runs on SQLite.
+    pub fn database_path(&self) -> Option<std::path::PathBuf> {
+        self.postgres
+            .is_none()
+            .then(|| self._dir.path().join("gatehouse.db"))
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
     }
@@ -339,6 +346,9 @@ pub struct Browser {
     base: String,
     http: reqwest::Client,
     pub cookies: HashMap<String, String>,
+    /// Sent as `X-Forwarded-For` on every request: the address this browser appears to
+    /// come from when the server trusts the loopback proxy (`trusted_proxies`).
+    pub forwarded_for: Option<String>,
 }
 
 pub struct Page {
@@ -354,6 +364,7 @@ impl Browser {
             base: base.to_owned(),
             http: http_client(),
             cookies: HashMap::new(),
+            forwarded_for: None,
         }
     }
 
@@ -365,7 +376,8 @@ impl Browser {
         }
     }
 
-    fn cookie_header(&self) -> String {
+    /// The `Cookie` header this browser sends.
+    pub fn cookie_header(&self) -> String {
         self.cookies
             .iter()
             .map(|(k, v)| format!("{k}={v}"))
@@ -397,11 +409,23 @@ impl Browser {
         }
     }
 
+    /// This browser, appearing to come from `address` (see `forwarded_for`).
+    pub fn from_address(mut self, address: &str) -> Self {
+        self.forwarded_for = Some(address.to_owned());
+        self
+    }
+
+    fn request(&self, req: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
+        let req = req.header("cookie", self.cookie_header());
+        match &self.forwarded_for {
+            Some(a) => req.header("x-forwarded-for", a),
+            None => req,
+        }
+    }
+
     pub async fn get(&mut self, url: &str) -> Page {
         let res = self
-            .http
-            .get(self.absolute(url))
-            .header("cookie", self.cookie_header())
+            .request(self.http.get(self.absolute(url)))
             .send()
             .await
             .expect("GET");
@@ -413,9 +437,7 @@ impl Browser {
             .extend_pairs(form)
             .finish();
         let res = self
-            .http
-            .post(self.absolute(url))
-            .header("cookie", self.cookie_header())
+            .request(self.http.post(self.absolute(url)))
             .header("content-type", "application/x-www-form-urlencoded")
             .body(body)
             .send()

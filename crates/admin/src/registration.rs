@@ -247,8 +247,12 @@ pub async fn register(
     let mut initial_token = None;
     if state.open_registration {
         // RFC 7591 §5: open registration invites floods; count it per address.
+        let key = format!("register:{}", gatehouse_core::net::address_bucket_of(&ip));
         match store
-            .count_login_attempt(&format!("register:{ip}"), &state.authorize.ip_throttle, now)
+            .count_attempt(
+                &[(key.as_str(), &gatehouse_authorize::throttle::ADDRESS)],
+                now,
+            )
             .await
         {
             Ok(gatehouse_storage::Attempt::Counted { .. }) => {}

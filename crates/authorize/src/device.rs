@@ -1,8 +1,8 @@
 //! The user's side of the device authorization grant (RFC 8628 §3.3): the verification
 //! page at `/device`. The user signs in, types the code shown on the device (or arrives
 //! with it filled in from `verification_uri_complete`, and still confirms), sees which
-//! client asks for what, and allows or denies. Wrong codes are throttled per session and
-//! per address (§5.1), and every form carries the session's CSRF token.
+//! client asks for what, and allows or denies. Wrong codes are throttled per signed-in
+//! user and per address (§5.1), and every form carries the session's CSRF token.
 
 use axum::Router;
 use axum::body::Bytes;
@@ -25,11 +25,13 @@ pub fn routes() -> Router<AuthorizeState> {
         .route("/device/approve", post(device_approve))
 }
 
-/// Five wrong codes per quarter hour, per session and per address: with 20^8 codes that
-/// leaves an attacker about 2^-32 per code lifetime (RFC 8628 §5.1).
+/// Five wrong codes, draining one every three minutes (five per code lifetime), per
+/// signed-in user and per address: with 20^8 codes that leaves an attacker about 2^-32 per
+/// code lifetime (RFC 8628 §5.1). Per user, not per session, so signing in again does not
+/// start a new allowance.
 const DEVICE_THROTTLE: ThrottlePolicy = ThrottlePolicy {
-    window_secs: 15 * 60,
-    free_failures: 5,
+    free: 5,
+    leak_secs: 3 * 60,
     base_lock_secs: 60,
     max_lock_secs: 15 * 60,
 };
@@ -113,46 +115,6 @@ async fn device_page(
     enter_page(&state, StatusCode::OK, &session, &user, &shown, None)
 }
 
-/// Counts a code entry against the session and the address before looking it up.
-/// Returns the keys counted and, if this entry's failure would lock one, until when.
-async fn count_entry(
-    state: &AuthorizeState,
-    session: &BrowserSession,
-    ip: &str,
-    now: i64,
-) -> Result<(Vec<String>, Option<i64>), Option<i64>> {
-    let keys = vec![
-        format!("device-ip:{ip}"),
-        format!("device-session:{}", session.sid),
-    ];
-    let mut locks = None;
-    for (i, key) in keys.iter().enumerate() {
-        match state
-            .oidc
-            .store
-            .count_login_attempt(key, &DEVICE_THROTTLE, now)
-            .await
-        {
-            Ok(Attempt::Counted { locks_until }) => locks = locks.max(locks_until),
-            Ok(Attempt::Refused { until }) => {
-                for k in &keys[..i] {
-                    let _ = state
-                        .oidc
-                        .store
-                        .forgive_login_attempt(k, &DEVICE_THROTTLE, now)
-                        .await;
-                }
-                return Err(Some(until));
-            }
-            Err(e) => {
-                tracing::error!(error = %e, "device: storage failed");
-                return Err(None);
-            }
-        }
-    }
-    Ok((keys, locks))
-}
-
 /// Counts a typed code against the throttle, then looks it up: the pending request it
 /// names (the count forgiven), `None` for a wrong code, or the page to answer with.
 async fn counted_lookup(
@@ -163,10 +125,17 @@ async fn counted_lookup(
     typed: Option<&str>,
     now: i64,
 ) -> Result<Option<gatehouse_core::DeviceAuthorization>, Response> {
-    let (keys, locks) = match count_entry(state, session, ip, now).await {
-        Ok(k) => k,
-        Err(Some(until)) => return Err(too_many(state, session, user, until, now)),
-        Err(None) => return Err(state.unavailable("device", "throttle")),
+    let user_key = format!("device-user:{}", user.id);
+    let ip_key = format!("device-ip:{}", gatehouse_core::net::address_bucket_of(ip));
+    let keys = [
+        (user_key.as_str(), &DEVICE_THROTTLE),
+        (ip_key.as_str(), &DEVICE_THROTTLE),
+    ];
+    let store = &state.oidc.store;
+    let locks = match store.count_attempt(&keys, now).await {
+        Ok(Attempt::Counted { locks_until, .. }) => locks_until,
+        Ok(Attempt::Refused { until }) => return Err(too_many(state, session, user, until, now)),
+        Err(e) => return Err(state.unavailable("device", e)),
     };
     let found = match typed.and_then(normalize_user_code) {
         None => None,
@@ -183,14 +152,10 @@ async fn counted_lookup(
             None => Ok(None),
         },
         Some(device) => {
-            for k in &keys {
-                state
-                    .oidc
-                    .store
-                    .forgive_login_attempt(k, &DEVICE_THROTTLE, now)
-                    .await
-                    .map_err(|e| state.unavailable("device", e))?;
-            }
+            store
+                .forgive_attempt(&keys, now)
+                .await
+                .map_err(|e| state.unavailable("device", e))?;
             Ok(Some(device))
         }
     }

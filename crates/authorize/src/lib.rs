@@ -12,6 +12,7 @@ pub mod password;
 pub mod request;
 pub mod session;
 mod signup;
+pub mod throttle;
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
@@ -23,7 +24,6 @@ use axum::middleware::{self, Next};
 use axum::response::Response;
 use axum::routing::get;
 use gatehouse_oidc::Oidc;
-use gatehouse_storage::ThrottlePolicy;
 
 pub use session::CookieSettings;
 
@@ -32,19 +32,17 @@ pub use session::CookieSettings;
 pub struct AuthorizeState {
     pub oidc: Oidc,
     pub cookie: CookieSettings,
-    /// Failed sign-ins per account.
-    pub throttle: ThrottlePolicy,
-    /// Failed sign-ins per client address: more lenient, since many people may share one
-    /// address behind a NAT, yet enough to stop one address from trying many accounts.
-    pub ip_throttle: ThrottlePolicy,
+    /// The cookie that marks browsers that have signed in before (see [`throttle`]).
+    pub device_cookie: throttle::DeviceCookie,
     /// Lifetime of a signed-in session.
     pub session_ttl: i64,
     /// Lifetime of a pending authorization request (time to sign in and consent).
     pub request_ttl: i64,
     /// Reverse proxies whose `X-Forwarded-For` is believed.
     pub trusted_proxies: Arc<[IpAddr]>,
-    /// Password verifications allowed at once (argon2id holds 19 MiB each).
-    pub password_slots: Arc<tokio::sync::Semaphore>,
+    /// Password hashing allowed at once (argon2id holds 19 MiB each), with a bounded
+    /// share for likely guesses.
+    pub hash_slots: throttle::HashSlots,
     /// Self-service sign-up at `/signup` is open (off by default).
     pub signup: bool,
 }
@@ -55,17 +53,13 @@ impl AuthorizeState {
         Self {
             oidc,
             cookie: CookieSettings::for_issuer(https),
-            throttle: ThrottlePolicy::default(),
-            ip_throttle: ThrottlePolicy {
-                free_failures: 20,
-                ..ThrottlePolicy::default()
-            },
+            device_cookie: throttle::DeviceCookie::for_issuer(https),
             session_ttl: 12 * 60 * 60,
             request_ttl: 30 * 60,
             trusted_proxies: Arc::from(Vec::new()),
-            password_slots: Arc::new(tokio::sync::Semaphore::new(
+            hash_slots: throttle::HashSlots::new(
                 2 * std::thread::available_parallelism().map_or(1, |n| n.get()),
-            )),
+            ),
             signup: false,
         }
     }

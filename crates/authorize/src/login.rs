@@ -1,10 +1,11 @@
 //! Sign-in with username and password.
 //!
 //! One message for an unknown user and a wrong password, and the same work for both (a
-//! dummy argon2 verify). Failures are counted per account and per client address in the
-//! database; past the free allowance the key is locked for a growing, self-expiring delay
-//! and the answer is 429 with `Retry-After`. The session id, and with it the CSRF token,
-//! changes at every successful sign-in (session fixation, ASVS 7.2.4).
+//! dummy argon2 verify). Attempts are counted before hashing on the keys `throttle.rs`
+//! describes (account and address, address, account-wide rate, or a known device); a
+//! locked key answers 429 with `Retry-After`, the same for any name. The session id, and
+//! with it the CSRF token, changes at every successful sign-in (session fixation, ASVS
+//! 7.2.4), and the browser gets a known-device cookie for the account.
 
 use axum::Router;
 use axum::body::Bytes;
@@ -15,12 +16,12 @@ use axum::routing::get;
 
 use crate::endpoint::{load_pending, see_other};
 use crate::pages::{self, LoginPage};
+use crate::throttle::{self, SignInKeys};
 use crate::{AuthorizeState, ClientIp, password};
 use gatehouse_core::Params;
 use gatehouse_storage::Attempt;
 
 const BAD_CREDENTIALS: &str = "Wrong username or password.";
-const MAX_USERNAME: usize = 256;
 const MAX_PASSWORD: usize = 1024;
 /// How long a sign-in may wait for a free password-hashing slot.
 const PASSWORD_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
@@ -124,7 +125,7 @@ async fn login_submit(
         device: device.as_deref(),
         next: next_param(form.get("next")),
         client_name: request.as_ref().map(|(_, n)| n.as_str()),
-        username: if username.len() <= MAX_USERNAME {
+        username: if username.len() <= throttle::MAX_USERNAME_BYTES {
             username
         } else {
             ""
@@ -132,72 +133,82 @@ async fn login_submit(
     };
 
     let now = state.oidc.now();
-    let user_key = format!("user:{}", username.to_lowercase());
-    let ip_key = format!("ip:{ip}");
     let store = &state.oidc.store;
-    // Count the attempt against the address, then the account, before any hashing: a burst
-    // of parallel guesses is counted one by one and what exceeds the allowance is refused.
-    let mut locks_until = None;
-    for (key, policy) in [(&ip_key, &state.ip_throttle), (&user_key, &state.throttle)] {
-        match store.count_login_attempt(key, policy, now).await {
-            Ok(Attempt::Counted { locks_until: l }) => locks_until = locks_until.max(l),
-            Ok(Attempt::Refused { until }) => {
-                if key == &user_key
-                    && let Err(e) = store
-                        .forgive_login_attempt(&ip_key, &state.ip_throttle, now)
-                        .await
-                {
-                    return state.unavailable("login", e);
-                }
-                return too_many(&state, &page, until - now);
-            }
-            Err(e) => return state.unavailable("login", e),
-        }
-    }
-
-    // Usernames are visible ASCII or Unicode without control characters; anything else is
-    // an unknown user, answered after the same hashing work.
+    let bucket = gatehouse_core::net::address_bucket_of(&ip);
+    // Usernames are visible ASCII or Unicode without control characters, at most 64 bytes;
+    // a name that cannot exist is refused before anything is counted against it or hashed
+    // (it still counts against the address).
+    let account = username.to_lowercase();
     let plausible = !username.is_empty()
-        && username.len() <= MAX_USERNAME
+        && username.len() <= throttle::MAX_USERNAME_BYTES
         && password.len() <= MAX_PASSWORD
         && !username.chars().any(char::is_control);
-    let credentials = if plausible {
-        match store.find_user_credentials(username).await {
-            Ok(c) => c,
-            Err(e) => return state.unavailable("login", e),
-        }
-    } else {
-        None
+    if !plausible {
+        let address = format!("ip:{bucket}");
+        return match store
+            .count_attempt(&[(address.as_str(), &throttle::ADDRESS)], now)
+            .await
+        {
+            Ok(Attempt::Refused { until }) => too_many(&state, &page, until - now),
+            Ok(Attempt::Counted { .. }) => render(
+                &state,
+                StatusCode::UNAUTHORIZED,
+                &page,
+                Some(BAD_CREDENTIALS),
+            ),
+            Err(e) => state.unavailable("login", e),
+        };
+    }
+    let credentials = match store.find_user_credentials(username).await {
+        Ok(c) => c,
+        Err(e) => return state.unavailable("login", e),
     };
     // A disabled account verifies against its real hash and then fails like a wrong password.
     let (user, hash) = match credentials {
         Some((u, h)) => (Some(u), Some(h)),
         None => (None, None),
     };
-    // Argon2id holds 19 MiB for each verification: bound how many run at once, so a flood
-    // of sign-ins queues (and, past the wait, is told to retry) instead of exhausting memory.
-    let permit =
-        match tokio::time::timeout(PASSWORD_WAIT, state.password_slots.clone().acquire_owned())
-            .await
-        {
-            Ok(Ok(p)) => p,
-            _ => {
-                return state.page_error(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "Busy",
-                    "Too many sign-ins are in progress. Try again in a moment.",
-                );
-            }
-        };
+    let known = user
+        .as_ref()
+        .and_then(|u| state.known_device(&headers, &u.id));
+    let keys = SignInKeys::new(&account, &bucket, known.as_deref());
+    // Counted before any hashing: a burst of parallel guesses is counted one by one and
+    // what exceeds an allowance is refused without hashing.
+    let prior = match store.count_attempt(&keys.refs(), now).await {
+        Ok(Attempt::Counted { prior, .. }) => prior,
+        Ok(Attempt::Refused { until }) => return too_many(&state, &page, until - now),
+        Err(e) => return state.unavailable("login", e),
+    };
+    // Likely guesses (an unknown account, or a key that failed recently) get a bounded
+    // share of the hashing slots and never wait for one.
+    let suspect = known.is_none() && (user.is_none() || prior > 0);
+    let permit = if suspect {
+        state.hash_slots.try_suspect()
+    } else {
+        state.hash_slots.acquire(PASSWORD_WAIT).await
+    };
+    let Some(permit) = permit else {
+        // Not judged: the attempt is taken back.
+        if let Err(e) = store.forgive_attempt(&keys.refs(), now).await {
+            return state.unavailable("login", e);
+        }
+        let mut res = state.page_error(
+            StatusCode::TOO_MANY_REQUESTS,
+            "Busy",
+            "Too many sign-ins are in progress. Try again in a moment.",
+        );
+        res.headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+        return res;
+    };
     let verified = password::verify(hash, password.to_owned()).await;
     drop(permit);
     let user = user.filter(|u| verified && !u.disabled);
 
     let Some(user) = user else {
-        tracing::info!(ip = %ip, "failed sign-in");
-        if let Some(until) = locks_until {
-            return too_many(&state, &page, until - now);
-        }
+        // A guess that was checked is answered as wrong even when it locked a key: the lock
+        // is for the attempts after it.
+        tracing::info!(ip = %ip, known_device = known.is_some(), "failed sign-in");
         return render(
             &state,
             StatusCode::UNAUTHORIZED,
@@ -206,13 +217,12 @@ async fn login_submit(
         );
     };
 
-    if let Err(e) = store.clear_login_failures(&user_key).await {
+    // This address (or device) proved itself: its lock on the account goes; the shared
+    // keys only take back this attempt.
+    if let Err(e) = store.clear_attempts(&keys.clear).await {
         return state.unavailable("login", e);
     }
-    if let Err(e) = store
-        .forgive_login_attempt(&ip_key, &state.ip_throttle, now)
-        .await
-    {
+    if let Err(e) = store.forgive_attempt(&keys.refs(), now).await {
         return state.unavailable("login", e);
     }
     let (cookie_value, fresh) = state.new_session(Some((&user.id, now)));
@@ -250,6 +260,9 @@ async fn login_submit(
     let mut res = see_other(&location);
     res.headers_mut()
         .append(header::SET_COOKIE, state.cookie.set(&cookie_value));
+    if let Some(c) = state.known_device_cookie(&user.id) {
+        res.headers_mut().append(header::SET_COOKIE, c);
+    }
     res
 }
 

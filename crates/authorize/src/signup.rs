@@ -130,8 +130,9 @@ async fn signup_submit(
     let store = &state.oidc.store;
     let now = state.oidc.now();
     // Every attempt counts against the address: sign-up is not a way around the limits.
+    let key = format!("signup:{}", gatehouse_core::net::address_bucket_of(&ip));
     match store
-        .count_login_attempt(&format!("signup:{ip}"), &state.ip_throttle, now)
+        .count_attempt(&[(key.as_str(), &crate::throttle::ADDRESS)], now)
         .await
     {
         Ok(Attempt::Counted { .. }) => {}
@@ -158,18 +159,17 @@ async fn signup_submit(
     if let Err(message) = password::check_new_password(new_password, username) {
         return bad(&message);
     }
-    // Hashing holds 19 MiB: the same bounded slots as sign-in, or "busy".
-    let Ok(Ok(permit)) = tokio::time::timeout(
-        std::time::Duration::from_secs(10),
-        state.password_slots.clone().acquire_owned(),
-    )
-    .await
-    else {
-        return state.page_error(
-            StatusCode::SERVICE_UNAVAILABLE,
+    // Hashing holds 19 MiB: a new account is nobody's yet, so sign-up gets the bounded
+    // share of the slots that likely guesses get, and is told at once when it is full.
+    let Some(permit) = state.hash_slots.try_suspect() else {
+        let mut res = state.page_error(
+            StatusCode::TOO_MANY_REQUESTS,
             "Busy",
             "Too many sign-ups are in progress. Try again in a moment.",
         );
+        res.headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+        return res;
     };
     let hash = password::hash_async(new_password.to_owned()).await;
     drop(permit);

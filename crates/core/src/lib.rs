@@ -7,6 +7,7 @@ pub mod client;
 pub mod clock;
 pub mod device;
 pub mod grant;
+pub mod net;
 pub mod params;
 pub mod pkce;
 pub mod redirect;

@@ -19,6 +19,9 @@ pub enum TokenError {
     Sign(String),
 }
 
+/// The `typ` of known-device tokens.
+const KNOWN_DEVICE_TYP: &str = "gatehouse-device+jwt";
+
 /// Why a presented JWT was not accepted. The variants are for logs; clients see one error.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum VerifyError {
@@ -224,6 +227,66 @@ impl Minter {
             claims.insert("at_hash".into(), json!(at_hash(at)));
         }
         sign(keys, self.settings.id_token_alg, "JWT", claims)
+    }
+
+    /// A "known device" token: proof, kept in a long-lived cookie, that this browser has
+    /// signed in to account `sub` before. Sign-in throttling exempts such a browser from the
+    /// account-wide limit, so an attacker guessing from elsewhere cannot shut the owner
+    /// out. Its own `typ` and audience keep it from passing for any other token.
+    pub fn known_device(
+        &self,
+        keys: &KeySet,
+        sub: &str,
+        ttl: i64,
+        now: i64,
+    ) -> Result<String, TokenError> {
+        let mut claims = Map::new();
+        claims.insert("iss".into(), json!(self.issuer));
+        claims.insert("aud".into(), json!(self.known_device_audience()));
+        claims.insert("sub".into(), json!(sub));
+        claims.insert("iat".into(), json!(now));
+        claims.insert("exp".into(), json!(now + ttl));
+        claims.insert(
+            "jti".into(),
+            json!(gatehouse_core::secret::random_token(16)),
+        );
+        sign(
+            keys,
+            self.settings.access_token_alg,
+            KNOWN_DEVICE_TYP,
+            claims,
+        )
+    }
+
+    fn known_device_audience(&self) -> String {
+        format!("{}/login", self.issuer)
+    }
+
+    /// The account and the device id a known-device token names, if it is one of ours and
+    /// has not expired.
+    pub fn verify_known_device(
+        &self,
+        keys: &KeySet,
+        token: &str,
+        now: i64,
+    ) -> Result<(String, String), VerifyError> {
+        let (claims, header) = verify_signature(keys, token)?;
+        if header.token_type() != Some(KNOWN_DEVICE_TYP) {
+            return Err(VerifyError::Type);
+        }
+        if str_claim(&claims, "iss")? != self.issuer {
+            return Err(VerifyError::Issuer);
+        }
+        if str_claim(&claims, "aud")? != self.known_device_audience() {
+            return Err(VerifyError::Claim("aud"));
+        }
+        if int_claim(&claims, "exp")? <= now {
+            return Err(VerifyError::Expired);
+        }
+        Ok((
+            str_claim(&claims, "sub")?.to_owned(),
+            str_claim(&claims, "jti")?.to_owned(),
+        ))
     }
 
     /// Checks an access token: signature, `typ`, issuer and expiry. Whether its grant is

@@ -166,7 +166,8 @@ async fn prune_loop(store: Store, clock: Arc<dyn Clock>) {
                 + store.prune_revoked_access_tokens(now).await?
                 + store.prune_device_codes(now).await?
                 + store.prune_assertion_jtis(now).await?
-                + store.prune_access_tokens(now).await?;
+                + store.prune_access_tokens(now).await?
+                + store.prune_throttle(now).await?;
             Ok::<_, gatehouse_storage::StoreError>((s, r, c))
         }
         .await;

@@ -148,16 +148,17 @@ pub mod consent {
     no_relations!();
 }
 
-pub mod login_throttle {
+pub mod throttle_counter {
     use sea_orm::entity::prelude::*;
     #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
-    #[sea_orm(table_name = "login_throttle")]
+    #[sea_orm(table_name = "throttle_counters")]
     pub struct Model {
         #[sea_orm(primary_key, auto_increment = false)]
-        pub key: String,
-        pub failures: i32,
-        pub window_started_at: i64,
+        pub key_hash: String,
+        pub level: i32,
+        pub leaked_at: i64,
         pub locked_until: Option<i64>,
+        pub idle_at: i64,
     }
     no_relations!();
 }
