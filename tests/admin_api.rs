@@ -1105,8 +1105,15 @@ async fn rotating_a_robots_secret_shuts_out_its_earlier_tokens() {
         ..robot_client
     };
     app.clock.advance(1);
-    let (_, body) =
-        token_request(&app, &fresh_client, &[("grant_type", "client_credentials")]).await;
+    let (_, body) = token_request(
+        &app,
+        &fresh_client,
+        &[
+            ("grant_type", "client_credentials"),
+            ("scope", "gatehouse:admin"),
+        ],
+    )
+    .await;
     let fresh = body["access_token"].as_str().unwrap();
     let (status, _) = call(
         &app,

@@ -471,6 +471,64 @@ async fn an_admin_manages_users_roles_and_keys_in_the_console() {
         )
         .await;
     assert_eq!(page.status, 400);
+
+    // A token that also allows client_credentials and an API scope.
+    let page = root
+        .post(
+            "/admin/registration-tokens",
+            &[
+                ("csrf_token", &csrf),
+                ("allow_scopes", "orders:read"),
+                ("allow_grant_types", "client_credentials"),
+            ],
+        )
+        .await;
+    assert_eq!(page.status, 200);
+    let keys = root.get("/admin/keys").await;
+    assert!(
+        keys.body.contains("orders:read client_credentials"),
+        "{}",
+        keys.body
+    );
+
+    // APIs (RFC 8707): registered and removed from the same page.
+    let api = "https://orders.example/api";
+    let page = root
+        .post(
+            "/admin/resources",
+            &[
+                ("csrf_token", &csrf),
+                ("identifier", api),
+                ("name", "Orders <script>"),
+                ("scopes", "orders:read orders:write"),
+            ],
+        )
+        .await;
+    assert_eq!(page.status, 303, "{}", page.body);
+    let keys = root.get("/admin/keys").await;
+    assert!(keys.body.contains(api) && keys.body.contains("Orders "));
+    assert!(!keys.body.contains("Orders <script>"), "names are escaped");
+    let page = root
+        .post(
+            "/admin/resources",
+            &[
+                ("csrf_token", &csrf),
+                ("identifier", "https://other.example"),
+                ("name", "Other"),
+                ("scopes", "orders:read"),
+            ],
+        )
+        .await;
+    assert_eq!(page.status, 400, "a scope belongs to one API");
+    assert!(page.body.contains("already belongs"));
+    let page = root
+        .post(
+            "/admin/resources/delete",
+            &[("csrf_token", &csrf), ("identifier", api)],
+        )
+        .await;
+    assert_eq!(page.status, 303);
+    assert_eq!(app.store.list_resources().await.unwrap(), vec![]);
 }
 
 #[tokio::test]

@@ -6,12 +6,23 @@ use gatehouse_core::secret;
 use gatehouse_tests::*;
 use serde_json::{Value, json};
 
+/// An initial access token that also allows the scopes and grants these tests register
+/// (`tests/least_privilege.rs` tests the default policy).
 async fn token(app: &TestApp, uses: Option<i64>, ttl: i64) -> String {
     let t = secret::new_secret();
+    let allows = gatehouse_core::client::RegistrationPolicy::allowance(
+        &["api:read".into(), "reports".into()],
+        &[
+            "client_credentials".into(),
+            "urn:ietf:params:oauth:grant-type:device_code".into(),
+        ],
+    )
+    .unwrap();
     app.store
         .create_registration_token(
             &secret::hash_secret(&t),
             uses,
+            allows.as_ref(),
             app.now(),
             app.now() + ttl,
             &test_audit("registration_token.create"),
@@ -29,6 +40,15 @@ async fn register(app: &TestApp, bearer: Option<&str>, body: &Value) -> (u16, Va
     let res = req.send().await.unwrap();
     let status = res.status().as_u16();
     (status, res.json().await.unwrap_or(Value::Null))
+}
+
+/// A relying party within the default registration policy (no initial access token).
+fn plain_web_app() -> Value {
+    json!({
+        "client_name": "Open App",
+        "redirect_uris": ["https://registered.example/cb"],
+        "scope": "openid profile",
+    })
 }
 
 fn web_app() -> Value {
@@ -91,7 +111,7 @@ async fn initial_access_tokens_are_required_limited_and_expire() {
     })
     .await;
     assert_eq!(
-        register(&open, None, &web_app()).await.0,
+        register(&open, None, &plain_web_app()).await.0,
         201,
         "open registration needs no token"
     );
@@ -399,7 +419,7 @@ async fn open_registration_is_throttled_per_address() {
     .await;
     let mut statuses = Vec::new();
     for _ in 0..22 {
-        statuses.push(register(&app, None, &web_app()).await.0);
+        statuses.push(register(&app, None, &plain_web_app()).await.0);
     }
     assert!(statuses[..20].iter().all(|s| *s == 201), "{statuses:?}");
     assert!(statuses[20..].iter().all(|s| *s == 429), "{statuses:?}");

@@ -22,6 +22,7 @@ mod m0009_client_registration;
 mod m0010_roles_groups_audit;
 mod m0011_client_secret_changed_at;
 mod m0012_throttle_counters;
+mod m0013_resources;
 
 pub struct Migrator;
 
@@ -41,6 +42,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0010_roles_groups_audit::Migration),
             Box::new(m0011_client_secret_changed_at::Migration),
             Box::new(m0012_throttle_counters::Migration),
+            Box::new(m0013_resources::Migration),
         ]
     }
 }

@@ -73,6 +73,11 @@ pub async fn identify(
         if claims.grant_id.is_some() || !claims.scopes.contains(ADMIN_SCOPE) {
             return Err(Refusal::Forbidden);
         }
+        // RFC 8707: only a token whose audience is the admin API opens it, so a token meant
+        // for any other API (and replayed by it) is refused.
+        if !claims.is_for(&state.oidc().admin_resource().identifier) {
+            return Err(Refusal::Unauthenticated);
+        }
         let client = store
             .find_client(&claims.client_id)
             .await

@@ -23,6 +23,9 @@ pub struct AdminState {
     pub authorize: AuthorizeState,
     /// Anyone may register a client without an initial access token.
     pub open_registration: bool,
+    /// What a dynamically registered client may ask for (an initial access token may
+    /// allow more).
+    pub registration_policy: gatehouse_core::client::RegistrationPolicy,
     /// Where signing keys live; a rotation writes the new key here.
     pub keys_dir: std::path::PathBuf,
 }

@@ -14,7 +14,7 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use gatehouse_authorize::ClientIp;
-use gatehouse_core::client::ClientMetadataError;
+use gatehouse_core::client::{ClientMetadataError, RegistrationPolicy};
 use gatehouse_core::{
     AccessTokenFormat, ApplicationType, Audit, Client, ClientAuthMethod, ClientLinks, GrantType,
     NewClient, Scopes, secret,
@@ -94,8 +94,8 @@ fn parse_body(headers: &HeaderMap, body: &[u8]) -> Result<Metadata, Response> {
     serde_json::from_slice(body).map_err(|e| metadata_error(&format!("malformed metadata: {e}")))
 }
 
-/// Turns RFC 7591 metadata into a validated registration.
-fn to_new_client(m: &Metadata) -> Result<NewClient, Response> {
+/// Turns RFC 7591 metadata into a validated registration within `policy`.
+fn to_new_client(m: &Metadata, policy: &RegistrationPolicy) -> Result<NewClient, Response> {
     let mut grant_types = Vec::new();
     for g in m
         .grant_types
@@ -139,13 +139,6 @@ fn to_new_client(m: &Metadata) -> Result<NewClient, Response> {
         .map_err(|e: String| metadata_error(&e))?;
     let scopes = Scopes::parse(m.scope.as_deref().unwrap_or(""))
         .map_err(|e| metadata_error(&e.to_string()))?;
-    // Gatehouse's own scopes (gatehouse:admin opens the admin API) are granted by an
-    // administrator, never chosen by whoever registers.
-    if let Some(reserved) = scopes.iter().find(|s| s.starts_with("gatehouse:")) {
-        return Err(metadata_error(&format!(
-            "the scope {reserved} is reserved: only an administrator can grant it"
-        )));
-    }
     let name = m
         .client_name
         .clone()
@@ -178,6 +171,9 @@ fn to_new_client(m: &Metadata) -> Result<NewClient, Response> {
         ),
         other => metadata_error(&other.to_string()),
     })?;
+    // Least privilege: whoever registers gets what the policy allows and nothing more;
+    // Gatehouse's own scopes (gatehouse:admin opens the admin API) never.
+    policy.check(&new).map_err(|e| metadata_error(&e))?;
     Ok(new)
 }
 
@@ -245,6 +241,7 @@ pub async fn register(
     let store = &state.oidc().store;
     let now = state.oidc().now();
     let mut initial_token = None;
+    let mut policy = state.registration_policy.clone();
     if state.open_registration {
         // RFC 7591 §5: open registration invites floods; count it per address.
         let key = format!("register:{}", gatehouse_core::net::address_bucket_of(&ip));
@@ -282,8 +279,11 @@ pub async fn register(
         };
         let token_id = secret::hash_secret(&token);
         match store.use_registration_token(&token_id, now).await {
-            Ok(true) => initial_token = Some(token_id),
-            Ok(false) => return unauthorized(),
+            Ok(Some(allows)) => {
+                initial_token = Some(token_id);
+                policy = policy.widened(&allows);
+            }
+            Ok(None) => return unauthorized(),
             Err(e) => {
                 tracing::error!(error = %e, "registration: storage failed");
                 return error(
@@ -298,7 +298,7 @@ pub async fn register(
         Ok(m) => m,
         Err(res) => return res,
     };
-    let new = match to_new_client(&metadata) {
+    let new = match to_new_client(&metadata, &policy) {
         Ok(n) => n,
         Err(res) => return res,
     };
@@ -313,7 +313,10 @@ pub async fn register(
         .create_client(
             &client_id,
             client_secret.as_deref().map(secret::hash_secret),
-            Some(secret::hash_secret(&registration_token)),
+            Some(gatehouse_storage::Registration {
+                token_hash: secret::hash_secret(&registration_token),
+                policy,
+            }),
             &new,
             now,
             &registration_audit("client.register", &client_id, &ip)
@@ -406,7 +409,12 @@ pub async fn update(
     if metadata.client_id.as_deref() != Some(client_id.as_str()) {
         return metadata_error("the body's client_id must name this client");
     }
-    let new = match to_new_client(&metadata) {
+    // RFC 7592 §2.2: an update is held to the policy the client registered under.
+    let policy = current
+        .registration_policy
+        .clone()
+        .unwrap_or_else(|| state.registration_policy.clone());
+    let new = match to_new_client(&metadata, &policy) {
         Ok(n) => n,
         Err(res) => return res,
     };

@@ -117,6 +117,9 @@ pub struct Client {
     pub created_at: i64,
     /// When the secret was last replaced (rotation); `None` if never.
     pub secret_changed_at: Option<i64>,
+    /// For a dynamically registered client, the policy it registered under: RFC 7592
+    /// updates may not go beyond it.
+    pub registration_policy: Option<RegistrationPolicy>,
 }
 
 /// Pages about a client that the consent page links to (RFC 7591 §2): its logo, privacy
@@ -310,4 +313,90 @@ pub fn validate_jwks(jwks: &str) -> Result<(), String> {
         }
     }
     Ok(())
+}
+
+/// What a dynamically registered client (RFC 7591) may give itself: the configured
+/// default, widened per initial access token by an administrator. Whatever is outside it is
+/// refused with `invalid_client_metadata`; `gatehouse:` scopes never are within it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RegistrationPolicy {
+    pub scopes: Scopes,
+    pub grant_types: Vec<GrantType>,
+}
+
+impl Default for RegistrationPolicy {
+    /// The OpenID Connect scopes, and sign-in with refresh tokens: what a relying party
+    /// needs, and no token that acts without a user.
+    fn default() -> Self {
+        Self {
+            scopes: Scopes::from_names(crate::scope::STANDARD_SCOPES)
+                .union(&Scopes::from_names([crate::scope::OFFLINE_ACCESS])),
+            grant_types: vec![GrantType::AuthorizationCode, GrantType::RefreshToken],
+        }
+    }
+}
+
+impl RegistrationPolicy {
+    /// What an initial access token allows beyond the configured policy, from an
+    /// administrator's lists; `None` when both are empty.
+    pub fn allowance(scopes: &[String], grant_types: &[String]) -> Result<Option<Self>, String> {
+        let scopes = Scopes::parse(&scopes.join(" ")).map_err(|e| e.to_string())?;
+        if let Some(s) = scopes.iter().find(|s| s.starts_with("gatehouse:")) {
+            return Err(format!(
+                "{s} is reserved: registration can never grant it, only an administrator"
+            ));
+        }
+        let mut grants = Vec::new();
+        for g in grant_types {
+            let g: GrantType = g.trim().parse()?;
+            if !grants.contains(&g) {
+                grants.push(g);
+            }
+        }
+        Ok((!scopes.is_empty() || !grants.is_empty()).then_some(Self {
+            scopes,
+            grant_types: grants,
+        }))
+    }
+
+    /// This policy plus what `more` allows.
+    pub fn widened(&self, more: &RegistrationPolicy) -> Self {
+        let mut grant_types = self.grant_types.clone();
+        for g in &more.grant_types {
+            if !grant_types.contains(g) {
+                grant_types.push(*g);
+            }
+        }
+        grant_types.sort();
+        Self {
+            scopes: self.scopes.union(&more.scopes),
+            grant_types,
+        }
+    }
+
+    /// Is `client` within this policy? The error says what is not.
+    pub fn check(&self, client: &NewClient) -> Result<(), String> {
+        if let Some(reserved) = client.scopes.iter().find(|s| s.starts_with("gatehouse:")) {
+            return Err(format!(
+                "the scope {reserved} is reserved: only an administrator can grant it"
+            ));
+        }
+        let scopes = client.scopes.difference(&self.scopes);
+        if !scopes.is_empty() {
+            return Err(format!(
+                "registration may not ask for the scope(s) {}; ask the administrator for an initial access token that allows them",
+                scopes.join(" ")
+            ));
+        }
+        if let Some(g) = client
+            .grant_types
+            .iter()
+            .find(|g| !self.grant_types.contains(g))
+        {
+            return Err(format!(
+                "registration may not ask for the grant type {g}; ask the administrator for an initial access token that allows it"
+            ));
+        }
+        Ok(())
+    }
 }

@@ -108,4 +108,6 @@ pub struct OpaqueAccessToken {
     pub auth_time: Option<i64>,
     pub created_at: i64,
     pub expires_at: i64,
+    /// The API it is for (RFC 8707); `None`: the issuer.
+    pub audience: Option<String>,
 }

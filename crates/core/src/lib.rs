@@ -11,6 +11,7 @@ pub mod net;
 pub mod params;
 pub mod pkce;
 pub mod redirect;
+pub mod resource;
 pub mod scope;
 pub mod secret;
 pub mod session;
@@ -25,6 +26,7 @@ pub use grant::{
     AuthorizationCode, DeviceAuthorization, DeviceStatus, Grant, OpaqueAccessToken, RefreshToken,
 };
 pub use params::Params;
+pub use resource::Resource;
 pub use scope::Scopes;
 pub use session::BrowserSession;
 pub use user::User;

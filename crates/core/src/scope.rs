@@ -62,6 +62,10 @@ impl Scopes {
         Scopes(self.0.union(&other.0).cloned().collect())
     }
 
+    pub fn intersection(&self, other: &Scopes) -> Scopes {
+        Scopes(self.0.intersection(&other.0).cloned().collect())
+    }
+
     /// The members of `self` that are not in `allowed`.
     pub fn difference<'a>(&'a self, allowed: &Scopes) -> Vec<&'a str> {
         self.0

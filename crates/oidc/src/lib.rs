@@ -98,6 +98,28 @@ impl Oidc {
         self.clock.now()
     }
 
+    /// The admin API as a resource (RFC 8707): it owns the `gatehouse:admin` scope, and
+    /// its tokens live at most `admin_token_ttl`.
+    pub fn admin_resource(&self) -> gatehouse_core::Resource {
+        gatehouse_core::Resource {
+            identifier: self.issuer.url("/admin/api"),
+            name: "Gatehouse admin API".into(),
+            scopes: gatehouse_core::Scopes::from_names([gatehouse_core::access::ADMIN_SCOPE]),
+            access_token_ttl: Some(self.minter.settings.admin_token_ttl),
+            created_at: 0,
+            updated_at: 0,
+        }
+    }
+
+    /// Every API tokens may be issued for: the admin API and the registered ones.
+    pub async fn resources(
+        &self,
+    ) -> Result<Vec<gatehouse_core::Resource>, gatehouse_storage::StoreError> {
+        let mut all = vec![self.admin_resource()];
+        all.extend(self.store.list_resources().await?);
+        Ok(all)
+    }
+
     /// Is this access token good right now? Its signature and claims must check out, its
     /// `jti` must not have been revoked, and the grant it derives from (if any) must be
     /// live. `Ok(None)` means inactive; `Err` means the store could not say.
@@ -134,6 +156,9 @@ impl Oidc {
                 iat: row.created_at,
                 exp: row.expires_at,
                 auth_time: row.auth_time,
+                audience: row
+                    .audience
+                    .unwrap_or_else(|| self.issuer.as_str().to_owned()),
             }
         };
         if let Some(gid) = &claims.grant_id {

@@ -48,6 +48,8 @@ pub struct TokenSettings {
     pub refresh_token_absolute_ttl: i64,
     pub access_token_alg: Alg,
     pub id_token_alg: Alg,
+    /// The lifetime of access tokens for the admin API (at most five minutes).
+    pub admin_token_ttl: i64,
 }
 
 impl Default for TokenSettings {
@@ -59,6 +61,7 @@ impl Default for TokenSettings {
             refresh_token_absolute_ttl: 90 * 24 * 3600,
             access_token_alg: Alg::ES256,
             id_token_alg: Alg::RS256,
+            admin_token_ttl: 300,
         }
     }
 }
@@ -76,6 +79,16 @@ pub struct AccessTokenClaims {
     pub iat: i64,
     pub exp: i64,
     pub auth_time: Option<i64>,
+    /// Its `aud`: the issuer, or the API it was issued for (RFC 8707).
+    pub audience: String,
+}
+
+impl AccessTokenClaims {
+    /// Is the token meant for `audience`? Every resource checks this (RFC 9068 §4): a token
+    /// for one API is no key to another.
+    pub fn is_for(&self, audience: &str) -> bool {
+        self.audience == audience
+    }
 }
 
 /// The inputs of an ID token.
@@ -104,6 +117,10 @@ pub struct AccessTokenInput<'a> {
     pub jti: &'a str,
     /// Authorization claims (`roles`, `groups`; RFC 9068 §2.2.3.1).
     pub extra: Map<String, Value>,
+    /// `aud`: the issuer, or the API the token is for (RFC 8707).
+    pub audience: &'a str,
+    /// Its lifetime in seconds.
+    pub ttl: i64,
 }
 
 /// `at_hash` (OIDC Core §3.1.3.6): base64url of the left half of the SHA-256 of the token
@@ -171,8 +188,8 @@ pub struct Minter {
 }
 
 impl Minter {
-    /// An RFC 9068 access token. Its audience is the issuer itself (the userinfo endpoint
-    /// is its resource) until resource indicators are supported.
+    /// An RFC 9068 access token for `input.audience`: the issuer itself (the userinfo
+    /// endpoint is its resource) or a registered API (RFC 8707).
     pub fn access_token(
         &self,
         keys: &KeySet,
@@ -182,11 +199,11 @@ impl Minter {
         let mut claims = input.extra.clone();
         claims.insert("iss".into(), json!(self.issuer));
         claims.insert("sub".into(), json!(input.sub));
-        claims.insert("aud".into(), json!(self.issuer));
+        claims.insert("aud".into(), json!(input.audience));
         claims.insert("client_id".into(), json!(input.client_id));
         claims.insert("iat".into(), json!(now));
         claims.insert("nbf".into(), json!(now));
-        claims.insert("exp".into(), json!(now + self.settings.access_token_ttl));
+        claims.insert("exp".into(), json!(now + input.ttl));
         claims.insert("jti".into(), json!(input.jti));
         claims.insert("scope".into(), json!(input.scopes.to_string()));
         // The grant this token derives from: revoking the grant revokes the token.
@@ -290,7 +307,8 @@ impl Minter {
     }
 
     /// Checks an access token: signature, `typ`, issuer and expiry. Whether its grant is
-    /// still live is the caller's question to the store.
+    /// still live is the caller's question to the store, and whether it is meant for the
+    /// caller ([`AccessTokenClaims::is_for`]) the resource's.
     pub fn verify_access_token(
         &self,
         keys: &KeySet,
@@ -305,15 +323,14 @@ impl Minter {
         if str_claim(&claims, "iss")? != self.issuer {
             return Err(VerifyError::Issuer);
         }
-        // RFC 9068 §4: the token must be meant for us (its audience is the issuer).
-        let for_us = match claims.get("aud") {
-            Some(Value::String(a)) => *a == self.issuer,
-            Some(Value::Array(a)) => a.iter().any(|v| v.as_str() == Some(&self.issuer)),
-            _ => false,
+        // One audience: the issuer or one registered API (the caller checks which).
+        let audience = match claims.get("aud") {
+            Some(Value::String(a)) => a.clone(),
+            Some(Value::Array(a)) if a.len() == 1 => {
+                a[0].as_str().ok_or(VerifyError::Claim("aud"))?.to_owned()
+            }
+            _ => return Err(VerifyError::Claim("aud")),
         };
-        if !for_us {
-            return Err(VerifyError::Claim("aud"));
-        }
         let exp = int_claim(&claims, "exp")?;
         if exp <= now {
             return Err(VerifyError::Expired);
@@ -335,6 +352,7 @@ impl Minter {
             iat: int_claim(&claims, "iat")?,
             exp,
             auth_time: claims.get("auth_time").and_then(Value::as_i64),
+            audience,
         })
     }
 

@@ -127,8 +127,10 @@ async fn respond(
         .await
         .map_err(unavailable)?
         .ok_or(BearerError::InvalidToken)?;
-    // Userinfo answers for a user: a token without a grant (client credentials) has none.
-    if claims.grant_id.is_none() {
+    // Userinfo is the issuer's own resource: a token for another API is not for it
+    // (RFC 8707); and it answers for a user: a token without a grant (client credentials)
+    // has none.
+    if !claims.is_for(state.issuer.as_str()) || claims.grant_id.is_none() {
         return Err(BearerError::InvalidToken);
     }
     if !claims.scopes.contains(scope::OPENID) {

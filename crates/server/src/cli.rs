@@ -66,6 +66,27 @@ pub struct Cli {
         value_delimiter = ','
     )]
     pub trusted_proxies: Vec<String>,
+    /// Lifetime in seconds of access tokens for the admin API (1 to 300; default 300).
+    #[arg(long, global = true, env = "GATEHOUSE_ADMIN_TOKEN_TTL")]
+    pub admin_token_ttl: Option<i64>,
+    /// A scope dynamically registered clients may ask for (repeat, or comma-separate;
+    /// default: openid profile email roles groups offline_access).
+    #[arg(
+        long = "registration-scope",
+        global = true,
+        env = "GATEHOUSE_REGISTRATION_SCOPES",
+        value_delimiter = ','
+    )]
+    pub registration_scopes: Vec<String>,
+    /// A grant type dynamically registered clients may ask for (repeat, or comma-separate;
+    /// default: authorization_code, refresh_token).
+    #[arg(
+        long = "registration-grant-type",
+        global = true,
+        env = "GATEHOUSE_REGISTRATION_GRANT_TYPES",
+        value_delimiter = ','
+    )]
+    pub registration_grant_types: Vec<String>,
     #[command(subcommand)]
     pub command: Option<Command>,
 }
@@ -91,6 +112,11 @@ impl Cli {
             signup: self.signup,
             trusted_proxies: (!self.trusted_proxies.is_empty())
                 .then(|| self.trusted_proxies.clone()),
+            admin_token_ttl: self.admin_token_ttl,
+            registration_scopes: (!self.registration_scopes.is_empty())
+                .then(|| self.registration_scopes.clone()),
+            registration_grant_types: (!self.registration_grant_types.is_empty())
+                .then(|| self.registration_grant_types.clone()),
         }))
     }
 }
@@ -122,6 +148,135 @@ pub enum Command {
     /// Groups of users, released in the `groups` claim.
     #[command(subcommand)]
     Group(GroupCommand),
+    /// APIs (resource servers) that access tokens are issued for (RFC 8707).
+    #[command(subcommand)]
+    Resource(ResourceCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ResourceCommand {
+    /// Register an API: tokens asked for with `resource=IDENTIFIER`, or for one of its
+    /// scopes, carry IDENTIFIER as their audience and only its scopes.
+    Create {
+        /// An https URI (http on loopback) without query or fragment.
+        identifier: String,
+        #[arg(long)]
+        name: String,
+        /// A scope the API accepts (repeatable; at least one).
+        #[arg(long = "scope", required = true)]
+        scopes: Vec<String>,
+        /// Lifetime of its access tokens in seconds, when shorter than the default.
+        #[arg(long)]
+        token_ttl: Option<i64>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// List the APIs (the built-in admin API first).
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Remove an API; tokens already issued for it live until they expire.
+    Delete {
+        identifier: String,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// The CLI's view of the admin API as a resource (the server builds the same).
+fn admin_resource(issuer: &str) -> gatehouse_core::Resource {
+    gatehouse_core::Resource {
+        identifier: format!("{issuer}/admin/api"),
+        name: "Gatehouse admin API".into(),
+        scopes: gatehouse_core::Scopes::from_names([gatehouse_core::access::ADMIN_SCOPE]),
+        access_token_ttl: None,
+        created_at: 0,
+        updated_at: 0,
+    }
+}
+
+pub async fn run_resource(
+    store: &Store,
+    issuer: &str,
+    cmd: ResourceCommand,
+    now: i64,
+) -> Result<(), CliError> {
+    let view = |r: &gatehouse_core::Resource| {
+        json!({"identifier": r.identifier, "name": r.name, "scopes": r.scopes.to_string(),
+               "access_token_ttl": r.access_token_ttl})
+    };
+    match cmd {
+        ResourceCommand::Create {
+            identifier,
+            name,
+            scopes,
+            token_ttl,
+            json,
+        } => {
+            let resource = gatehouse_core::Resource {
+                identifier: identifier.clone(),
+                name,
+                scopes: gatehouse_core::Scopes::parse(&scopes.join(" "))
+                    .map_err(|e| CliError::Usage(e.to_string()))?,
+                access_token_ttl: token_ttl,
+                created_at: now,
+                updated_at: now,
+            };
+            let admin = admin_resource(issuer);
+            if resource.identifier == admin.identifier {
+                return Err(CliError::Usage("the admin API is built in".into()));
+            }
+            let mut others = store.list_resources().await?;
+            others.push(admin);
+            resource
+                .check(issuer, &others)
+                .map_err(|p| CliError::Usage(p.to_string()))?;
+            store
+                .create_resource(
+                    &resource,
+                    &cli_audit("resource.create", &identifier)
+                        .detail(json!({"scopes": resource.scopes.to_string()})),
+                )
+                .await
+                .map_err(|e| match e {
+                    StoreError::Conflict(_) => {
+                        CliError::Usage(format!("the API {identifier} is registered already"))
+                    }
+                    other => other.into(),
+                })?;
+            print(
+                json,
+                view(&resource),
+                format!(
+                    "registered {identifier}: tokens for it carry aud={identifier} and the scopes {}\n",
+                    resource.scopes
+                ),
+            )
+        }
+        ResourceCommand::List { json } => {
+            let mut all = vec![admin_resource(issuer)];
+            all.extend(store.list_resources().await?);
+            let human = all
+                .iter()
+                .map(|r| format!("{}\t{}\t{}\n", r.identifier, r.scopes, r.name))
+                .collect();
+            print(json, json!(all.iter().map(view).collect::<Vec<_>>()), human)
+        }
+        ResourceCommand::Delete { identifier, json } => {
+            if !store
+                .delete_resource(&identifier, &cli_audit("resource.delete", &identifier), now)
+                .await?
+            {
+                return Err(CliError::Usage(format!("no API {identifier:?}")));
+            }
+            print(
+                json,
+                json!({"deleted": identifier}),
+                format!("removed {identifier}\n"),
+            )
+        }
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -252,6 +407,14 @@ pub enum RegistrationTokenCommand {
         /// How many registrations it allows (default: unlimited within its lifetime).
         #[arg(long)]
         uses: Option<i64>,
+        /// A scope clients registered with it may ask for beyond the configured policy
+        /// (repeatable).
+        #[arg(long = "allow-scope")]
+        allow_scopes: Vec<String>,
+        /// A grant type clients registered with it may ask for beyond the configured
+        /// policy (repeatable), e.g. client_credentials.
+        #[arg(long = "allow-grant-type")]
+        allow_grant_types: Vec<String>,
         #[arg(long)]
         json: bool,
     },
@@ -766,26 +929,44 @@ pub async fn run_registration_token(
     now: i64,
 ) -> Result<(), CliError> {
     match cmd {
-        RegistrationTokenCommand::Create { ttl, uses, json } => {
+        RegistrationTokenCommand::Create {
+            ttl,
+            uses,
+            allow_scopes,
+            allow_grant_types,
+            json,
+        } => {
             if !(1..=31_536_000).contains(&ttl) || uses.is_some_and(|u| u < 1) {
                 return Err(CliError::Usage(
                     "--ttl must be 1 to 31536000 seconds and --uses at least 1".into(),
                 ));
             }
+            let allows = gatehouse_core::client::RegistrationPolicy::allowance(
+                &allow_scopes,
+                &allow_grant_types,
+            )
+            .map_err(CliError::Usage)?;
             let token = secret::new_secret();
+            let id = secret::hash_secret(&token);
             store
                 .create_registration_token(
-                    &secret::hash_secret(&token),
+                    &id,
                     uses,
+                    allows.as_ref(),
                     now,
                     now + ttl,
-                    &cli_audit("registration_token.create", "-")
-                        .detail(json!({"expires_at": now + ttl, "uses": uses})),
+                    &cli_audit("registration_token.create", &id).detail(json!({
+                        "expires_at": now + ttl,
+                        "uses": uses,
+                        "allow_scopes": allow_scopes,
+                        "allow_grant_types": allow_grant_types,
+                    })),
                 )
                 .await?;
             print(
                 json,
-                json!({"registration_token": token, "expires_at": now + ttl, "uses": uses}),
+                json!({"registration_token": token, "expires_at": now + ttl, "uses": uses,
+                       "allow_scopes": allow_scopes, "allow_grant_types": allow_grant_types}),
                 format!(
                     "registration token: {token}\n\nSend it as \"Authorization: Bearer ...\" to POST /register. Shown only this once.\n"
                 ),

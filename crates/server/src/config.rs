@@ -31,6 +31,12 @@ pub struct RawConfig {
     pub open_registration: Option<bool>,
     /// Lets people create their own accounts at /signup.
     pub signup: Option<bool>,
+    /// Lifetime of access tokens for the admin API (at most 300 s).
+    pub admin_token_ttl: Option<i64>,
+    /// The scopes dynamically registered clients may ask for.
+    pub registration_scopes: Option<Vec<String>>,
+    /// The grant types dynamically registered clients may ask for.
+    pub registration_grant_types: Option<Vec<String>>,
 }
 
 impl RawConfig {
@@ -60,6 +66,11 @@ impl RawConfig {
             trusted_proxies: other.trusted_proxies.or(self.trusted_proxies),
             open_registration: other.open_registration.or(self.open_registration),
             signup: other.signup.or(self.signup),
+            admin_token_ttl: other.admin_token_ttl.or(self.admin_token_ttl),
+            registration_scopes: other.registration_scopes.or(self.registration_scopes),
+            registration_grant_types: other
+                .registration_grant_types
+                .or(self.registration_grant_types),
         }
     }
 }
@@ -96,6 +107,8 @@ pub struct Config {
     pub trusted_proxies: Vec<IpAddr>,
     pub open_registration: bool,
     pub signup: bool,
+    pub admin_token_ttl: i64,
+    pub registration_policy: gatehouse_core::client::RegistrationPolicy,
 }
 
 fn is_loopback(url: &Url) -> bool {
@@ -153,7 +166,21 @@ impl Config {
                 )
             })?);
         }
+        let registration_policy =
+            registration_policy(raw.registration_scopes, raw.registration_grant_types)?;
+        let admin_token_ttl = match raw.admin_token_ttl {
+            None => 300,
+            Some(v) if (1..=300).contains(&v) => v,
+            Some(_) => {
+                return Err(ConfigError::new(
+                    "GATEHOUSE_ADMIN_TOKEN_TTL (admin_token_ttl)",
+                    "must be a number of seconds between 1 and 300",
+                ));
+            }
+        };
         Ok(Self {
+            admin_token_ttl,
+            registration_policy,
             trusted_proxies,
             open_registration: raw.open_registration.unwrap_or(false),
             signup: raw.signup.unwrap_or(false),
@@ -197,6 +224,42 @@ impl Config {
             .map(|u| u.path().trim_end_matches('/').to_owned())
             .unwrap_or_default()
     }
+}
+
+/// What dynamically registered clients may ask for: the defaults (OpenID scopes, the code
+/// and refresh grants), or the configured lists.
+fn registration_policy(
+    scopes: Option<Vec<String>>,
+    grant_types: Option<Vec<String>>,
+) -> Result<gatehouse_core::client::RegistrationPolicy, ConfigError> {
+    let mut policy = gatehouse_core::client::RegistrationPolicy::default();
+    if let Some(list) = scopes {
+        let setting = "GATEHOUSE_REGISTRATION_SCOPES (registration_scopes)";
+        policy.scopes = gatehouse_core::Scopes::parse(&list.join(" "))
+            .map_err(|e| ConfigError::new(setting, e.to_string()))?;
+        if let Some(s) = policy.scopes.iter().find(|s| s.starts_with("gatehouse:")) {
+            return Err(ConfigError::new(
+                setting,
+                format!("{s} is reserved: only an administrator can grant it"),
+            ));
+        }
+    }
+    if let Some(list) = grant_types {
+        policy.grant_types = list
+            .iter()
+            .map(|g| g.trim())
+            .filter(|g| !g.is_empty())
+            .map(|g| {
+                g.parse().map_err(|e: String| {
+                    ConfigError::new(
+                        "GATEHOUSE_REGISTRATION_GRANT_TYPES (registration_grant_types)",
+                        e,
+                    )
+                })
+            })
+            .collect::<Result<_, _>>()?;
+    }
+    Ok(policy)
 }
 
 /// OIDC Discovery §3 / RFC 8414 §2: https, no query, no fragment. Plain http is allowed

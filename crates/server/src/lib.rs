@@ -87,6 +87,7 @@ impl App {
             id_token_ttl: config.id_token_ttl,
             refresh_token_idle_ttl: config.refresh_token_idle_ttl,
             refresh_token_absolute_ttl: config.refresh_token_absolute_ttl,
+            admin_token_ttl: config.admin_token_ttl,
             ..TokenSettings::default()
         };
         let oidc = Oidc::new(
@@ -107,6 +108,7 @@ impl App {
             .merge(gatehouse_admin::routes(gatehouse_admin::AdminState {
                 authorize,
                 open_registration: config.open_registration,
+                registration_policy: config.registration_policy.clone(),
                 keys_dir: config.keys_dir.clone(),
             }))
             .merge(health_routes(store.clone()))

@@ -90,6 +90,12 @@ async fn main() -> ExitCode {
                 .map_or_else(fail, |()| ExitCode::SUCCESS),
             Err(e) => fail(e),
         },
+        Command::Resource(cmd) => match open_store(&config).await {
+            Ok(store) => gatehouse_server::cli::run_resource(&store, &config.issuer, cmd, now)
+                .await
+                .map_or_else(fail, |()| ExitCode::SUCCESS),
+            Err(e) => fail(e),
+        },
     }
 }
 

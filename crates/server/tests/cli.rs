@@ -464,6 +464,80 @@ fn registration_tokens_are_created_once_and_stored_hashed() {
             .status
             .success()
     );
+    // An allowance beyond the registration policy; Gatehouse's own scopes never.
+    let t = json_out(&env.run(
+        &[
+            "registration-token",
+            "create",
+            "--allow-scope",
+            "reports:read",
+            "--allow-grant-type",
+            "client_credentials",
+            "--json",
+        ],
+        "",
+    ));
+    assert_eq!(t["allow_scopes"], serde_json::json!(["reports:read"]));
+    let refused = env.run(
+        &[
+            "registration-token",
+            "create",
+            "--allow-scope",
+            "gatehouse:admin",
+        ],
+        "",
+    );
+    assert!(!refused.status.success());
+    assert!(
+        stderr(&refused).contains("reserved"),
+        "{}",
+        stderr(&refused)
+    );
+}
+
+#[test]
+fn apis_are_registered_listed_and_removed_from_the_command_line() {
+    let env = Env::new();
+    let api = "https://orders.example/api";
+    let created = json_out(&env.run(
+        &[
+            "resource",
+            "create",
+            api,
+            "--name",
+            "Orders",
+            "--scope",
+            "orders:read",
+            "--scope",
+            "orders:write",
+            "--json",
+        ],
+        "",
+    ));
+    assert_eq!(created["scopes"], "orders:read orders:write");
+    // A scope belongs to one API; the issuer's and Gatehouse's own scopes to none.
+    for (id, scope) in [
+        ("https://other.example", "orders:read"),
+        ("https://other.example", "openid"),
+        ("https://other.example", "gatehouse:admin"),
+        ("http://plain.example", "x"),
+    ] {
+        let out = env.run(
+            &["resource", "create", id, "--name", "X", "--scope", scope],
+            "",
+        );
+        assert!(!out.status.success(), "{id} {scope}");
+    }
+    let list = json_out(&env.run(&["resource", "list", "--json"], ""));
+    let ids: Vec<&str> = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["identifier"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, ["http://127.0.0.1:8080/admin/api", api]);
+    assert!(env.run(&["resource", "delete", api], "").status.success());
+    assert!(!env.run(&["resource", "delete", api], "").status.success());
 }
 
 #[test]

@@ -1,5 +1,6 @@
 //! Registered clients.
 
+use gatehouse_core::client::RegistrationPolicy;
 use gatehouse_core::{Audit, Client, ClientLinks, Listing, NewClient, Query, Scopes, SubjectKind};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
@@ -35,7 +36,20 @@ fn to_domain(m: client::Model) -> StoreResult<Client> {
         },
         created_at: m.created_at,
         secret_changed_at: m.secret_changed_at,
+        registration_policy: m
+            .registration_policy
+            .as_deref()
+            .map(|p| parse_json(p, "registration_policy"))
+            .transpose()?,
     })
+}
+
+/// How a client registered itself (RFC 7591): its registration access token, by hash, and
+/// the policy that applied.
+#[derive(Debug, Clone)]
+pub struct Registration {
+    pub token_hash: String,
+    pub policy: RegistrationPolicy,
 }
 
 impl Store {
@@ -46,7 +60,7 @@ impl Store {
         &self,
         client_id: &str,
         secret_hash: Option<String>,
-        registration_token_hash: Option<String>,
+        registration: Option<Registration>,
         new: &NewClient,
         now: i64,
         audit: &Audit,
@@ -64,7 +78,10 @@ impl Store {
             application_type: Set(new.application_type.to_string()),
             jwks: Set(new.jwks.clone()),
             jwks_uri: Set(new.jwks_uri.clone()),
-            registration_token_hash: Set(registration_token_hash),
+            registration_token_hash: Set(registration.as_ref().map(|r| r.token_hash.clone())),
+            registration_policy: Set(registration
+                .as_ref()
+                .and_then(|r| serde_json::to_string(&r.policy).ok())),
             access_token_format: Set(new.access_token_format.to_string()),
             logo_uri: Set(new.links.logo_uri.clone()),
             policy_uri: Set(new.links.policy_uri.clone()),
@@ -293,11 +310,13 @@ impl Store {
 }
 
 impl Store {
-    /// Stores an initial access token for registration (RFC 7591 §3), by its hash.
+    /// Stores an initial access token for registration (RFC 7591 §3), by its hash, with
+    /// what it allows beyond the configured registration policy.
     pub async fn create_registration_token(
         &self,
         token_hash: &str,
         uses: Option<i64>,
+        allows: Option<&RegistrationPolicy>,
         now: i64,
         expires_at: i64,
         audit: &Audit,
@@ -309,6 +328,7 @@ impl Store {
             uses_left: sea_orm::Set(uses),
             created_at: sea_orm::Set(now),
             expires_at: sea_orm::Set(expires_at),
+            policy: sea_orm::Set(allows.and_then(|p| serde_json::to_string(p).ok())),
         }
         .insert(&txn)
         .await?;
@@ -317,8 +337,14 @@ impl Store {
         Ok(())
     }
 
-    /// Spends one use of an initial access token; false if it is unknown, expired or used up.
-    pub async fn use_registration_token(&self, token_hash: &str, now: i64) -> StoreResult<bool> {
+    /// Spends one use of an initial access token and returns what it allows beyond the
+    /// configured policy (an empty policy if nothing); `None` if it is unknown, expired or
+    /// used up.
+    pub async fn use_registration_token(
+        &self,
+        token_hash: &str,
+        now: i64,
+    ) -> StoreResult<Option<RegistrationPolicy>> {
         use crate::entity::registration_token;
         use sea_orm::sea_query::{Expr, ExprTrait};
         use sea_orm::{ColumnTrait, Condition, QueryFilter};
@@ -338,7 +364,19 @@ impl Store {
             .exec(&self.db)
             .await?
             .rows_affected;
-        Ok(spent == 1)
+        if spent != 1 {
+            return Ok(None);
+        }
+        let row = registration_token::Entity::find_by_id(token_hash.to_owned())
+            .one(&self.db)
+            .await?;
+        Ok(Some(match row.and_then(|r| r.policy) {
+            Some(p) => parse_json(&p, "registration token policy")?,
+            None => RegistrationPolicy {
+                scopes: Scopes::empty(),
+                grant_types: Vec::new(),
+            },
+        }))
     }
 
     /// The client whose registration access token hashes to `token_hash`, if it is `client_id`.
@@ -364,6 +402,8 @@ pub struct RegistrationTokenRow {
     pub uses_left: Option<i64>,
     pub created_at: i64,
     pub expires_at: i64,
+    /// What it allows beyond the configured registration policy.
+    pub allows: Option<RegistrationPolicy>,
 }
 
 impl Store {
@@ -390,6 +430,7 @@ impl Store {
                 uses_left: m.uses_left,
                 created_at: m.created_at,
                 expires_at: m.expires_at,
+                allows: m.policy.and_then(|p| serde_json::from_str(&p).ok()),
             })
             .collect())
     }

@@ -23,6 +23,8 @@ pub enum DevicePoll {
     Approved(Box<DeviceAuthorization>),
     /// Already spent.
     Consumed,
+    /// Approved, but the caller's check refused this poll: nothing was spent.
+    Refused,
 }
 
 fn to_domain(m: device_code::Model) -> StoreResult<DeviceAuthorization> {
@@ -132,7 +134,7 @@ impl Store {
         &self,
         device_code_hash: &str,
         client_id: &str,
-        refresh: impl FnOnce(&DeviceAuthorization) -> Option<RefreshToken>,
+        refresh: impl FnOnce(&DeviceAuthorization) -> Result<Option<RefreshToken>, ()>,
         now: i64,
     ) -> StoreResult<DevicePoll> {
         let Some(row) = device_code::Entity::find_by_id(device_code_hash.to_owned())
@@ -201,8 +203,15 @@ impl Store {
                     txn.commit().await?;
                     return Ok(DevicePoll::Consumed);
                 }
-                if let Some(r) = refresh(&row) {
-                    crate::refresh::to_active(&r).insert(&txn).await?;
+                match refresh(&row) {
+                    Ok(Some(r)) => {
+                        crate::refresh::to_active(&r).insert(&txn).await?;
+                    }
+                    Ok(None) => {}
+                    Err(()) => {
+                        txn.rollback().await?;
+                        return Ok(DevicePoll::Refused);
+                    }
                 }
                 txn.commit().await?;
                 Ok(DevicePoll::Approved(Box::new(row)))

@@ -33,6 +33,7 @@ pub mod client {
         pub policy_uri: Option<String>,
         pub tos_uri: Option<String>,
         pub secret_changed_at: Option<i64>,
+        pub registration_policy: Option<String>,
     }
     no_relations!();
 }
@@ -240,6 +241,23 @@ pub mod access_token {
         pub auth_time: Option<i64>,
         pub created_at: i64,
         pub expires_at: i64,
+        pub audience: Option<String>,
+    }
+    no_relations!();
+}
+
+pub mod resource {
+    use sea_orm::entity::prelude::*;
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "resources")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub identifier: String,
+        pub name: String,
+        pub scopes: String,
+        pub access_token_ttl: Option<i64>,
+        pub created_at: i64,
+        pub updated_at: i64,
     }
     no_relations!();
 }
@@ -254,6 +272,7 @@ pub mod registration_token {
         pub uses_left: Option<i64>,
         pub created_at: i64,
         pub expires_at: i64,
+        pub policy: Option<String>,
     }
     no_relations!();
 }

@@ -11,6 +11,7 @@ mod clients;
 mod device;
 mod entity;
 mod refresh;
+mod resources;
 mod sessions;
 mod throttle;
 mod users;
@@ -22,7 +23,7 @@ use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbErr, SqlErr};
 
 pub use access::Membership;
 pub use authorization::{CodeRedemption, GrantFilter, PendingRequest};
-pub use clients::RegistrationTokenRow;
+pub use clients::{Registration, RegistrationTokenRow};
 pub use device::DevicePoll;
 pub use refresh::RefreshRotation;
 pub use throttle::{Attempt, ThrottlePolicy};

@@ -167,6 +167,7 @@ impl Store {
             auth_time: Set(t.auth_time),
             created_at: Set(t.created_at),
             expires_at: Set(t.expires_at),
+            audience: Set(t.audience.clone()),
         }
         .insert(&self.db)
         .await?;
@@ -195,6 +196,7 @@ impl Store {
                     auth_time: m.auth_time,
                     created_at: m.created_at,
                     expires_at: m.expires_at,
+                    audience: m.audience,
                 })
             })
             .transpose()

@@ -20,6 +20,9 @@ pub enum TokenError {
     UnsupportedGrantType(String),
     #[error("invalid_scope: {0}")]
     InvalidScope(String),
+    /// RFC 8707 §2: the `resource` is not one this server issues tokens for.
+    #[error("invalid_target: {0}")]
+    InvalidTarget(String),
     /// The device flow's polling answers (RFC 8628 §3.5): `authorization_pending`,
     /// `slow_down`, `access_denied`, `expired_token`.
     #[error("{0}")]
@@ -54,6 +57,7 @@ impl TokenError {
             Self::UnauthorizedClient(_) => "unauthorized_client",
             Self::UnsupportedGrantType(_) => "unsupported_grant_type",
             Self::InvalidScope(_) => "invalid_scope",
+            Self::InvalidTarget(_) => "invalid_target",
             Self::Device(code) => code,
             Self::Server(_) => "server_error",
             Self::Unavailable(_) => "temporarily_unavailable",
@@ -93,7 +97,8 @@ impl IntoResponse for TokenError {
             | Self::InvalidGrant(d)
             | Self::UnauthorizedClient(d)
             | Self::UnsupportedGrantType(d)
-            | Self::InvalidScope(d) => (StatusCode::BAD_REQUEST, d.clone()),
+            | Self::InvalidScope(d)
+            | Self::InvalidTarget(d) => (StatusCode::BAD_REQUEST, d.clone()),
         };
         let mut res = (
             status,

@@ -102,7 +102,7 @@ async fn describe(state: &TokenState, client: &Client, token: &str) -> Result<Va
     out.insert("exp".into(), json!(claims.exp));
     out.insert("iat".into(), json!(claims.iat));
     out.insert("nbf".into(), json!(claims.iat));
-    out.insert("aud".into(), json!(oidc.issuer.as_str()));
+    out.insert("aud".into(), json!(claims.audience));
     out.insert("iss".into(), json!(oidc.issuer.as_str()));
     out.insert("jti".into(), json!(claims.jti));
     // The roles and groups the token's scopes release, as they stand now (the same claims

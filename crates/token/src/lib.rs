@@ -73,8 +73,16 @@ async fn handle(
 ) -> Result<Response, TokenError> {
     let form = read_form(query, headers, body)?;
     let request = grants::GrantRequest::parse(&form)?;
+    // RFC 8707 §2: the API the token is for. One per request (a repeated parameter is
+    // already refused); an absolute URI, matched exactly against the registered ones.
+    let resource = form.get("resource");
+    if resource.is_some_and(|r| r.len() > 255 || r.contains('#')) {
+        return Err(TokenError::InvalidTarget(
+            "resource must be an absolute URI without a fragment".into(),
+        ));
+    }
     let client = client_auth::authenticate(&state.oidc, headers, &form, "/token").await?;
-    grants::dispatch(state, &client, request).await
+    grants::dispatch(state, &client, request, resource).await
 }
 
 /// The form of a POST to the token, revocation or introspection endpoint: parameters in an

@@ -4,6 +4,7 @@
 
 pub(crate) mod access;
 pub(crate) mod clients;
+pub(crate) mod resources;
 pub(crate) mod system;
 pub(crate) mod users;
 
@@ -273,6 +274,7 @@ pub fn table() -> Vec<Route> {
     t.extend(users::routes());
     t.extend(access::routes());
     t.extend(system::routes());
+    t.extend(resources::routes());
     t
 }
 

@@ -40,6 +40,12 @@ pub struct RegistrationTokenInput {
     pub ttl: Option<i64>,
     /// How many registrations it allows (default: unlimited within its lifetime).
     pub uses: Option<i64>,
+    /// Scopes a client registered with it may ask for beyond the configured policy.
+    #[serde(default)]
+    pub allow_scopes: Vec<String>,
+    /// Grant types a client registered with it may ask for beyond the configured policy.
+    #[serde(default)]
+    pub allow_grant_types: Vec<String>,
 }
 
 /// A new initial access token, shown this once.
@@ -50,6 +56,8 @@ pub struct RegistrationTokenCreated {
     pub id: String,
     pub expires_at: i64,
     pub uses: Option<i64>,
+    pub allow_scopes: Vec<String>,
+    pub allow_grant_types: Vec<String>,
 }
 
 #[derive(Debug, Serialize, JsonSchema)]
@@ -58,6 +66,21 @@ pub struct RegistrationTokenView {
     pub created_at: i64,
     pub expires_at: i64,
     pub uses_left: Option<i64>,
+    /// What a client registered with it may ask for beyond the configured policy.
+    pub allow_scopes: Vec<String>,
+    pub allow_grant_types: Vec<String>,
+}
+
+/// The lists of a registration allowance, for views.
+fn allowance_lists(
+    allows: Option<&gatehouse_core::client::RegistrationPolicy>,
+) -> (Vec<String>, Vec<String>) {
+    allows.map_or_else(Default::default, |p| {
+        (
+            p.scopes.iter().map(str::to_owned).collect(),
+            p.grant_types.iter().map(|g| g.to_string()).collect(),
+        )
+    })
 }
 
 #[derive(Debug, Serialize, JsonSchema)]
@@ -219,6 +242,12 @@ pub(crate) async fn create_registration_token(
             "ttl must be 1 to 31536000 seconds and uses at least 1",
         ));
     }
+    let allows = gatehouse_core::client::RegistrationPolicy::allowance(
+        &input.allow_scopes,
+        &input.allow_grant_types,
+    )
+    .map_err(|e| ApiError::invalid(&e))?;
+    let (allow_scopes, allow_grant_types) = allowance_lists(allows.as_ref());
     let now = state.oidc().now();
     let token = secret::new_secret();
     let id = secret::hash_secret(&token);
@@ -228,11 +257,15 @@ pub(crate) async fn create_registration_token(
         .create_registration_token(
             &id,
             input.uses,
+            allows.as_ref(),
             now,
             now + ttl,
-            &admin
-                .audit("registration_token.create", &id)
-                .detail(json!({"expires_at": now + ttl, "uses": input.uses})),
+            &admin.audit("registration_token.create", &id).detail(json!({
+                "expires_at": now + ttl,
+                "uses": input.uses,
+                "allow_scopes": allow_scopes,
+                "allow_grant_types": allow_grant_types,
+            })),
         )
         .await?;
     Ok(RegistrationTokenCreated {
@@ -240,6 +273,8 @@ pub(crate) async fn create_registration_token(
         id,
         expires_at: now + ttl,
         uses: input.uses,
+        allow_scopes,
+        allow_grant_types,
     })
 }
 
@@ -267,11 +302,16 @@ pub(crate) async fn registration_tokens(
         .list_registration_tokens(state.oidc().now())
         .await?
         .into_iter()
-        .map(|t| RegistrationTokenView {
-            id: t.token_hash,
-            created_at: t.created_at,
-            expires_at: t.expires_at,
-            uses_left: t.uses_left,
+        .map(|t| {
+            let (allow_scopes, allow_grant_types) = allowance_lists(t.allows.as_ref());
+            RegistrationTokenView {
+                id: t.token_hash,
+                created_at: t.created_at,
+                expires_at: t.expires_at,
+                uses_left: t.uses_left,
+                allow_scopes,
+                allow_grant_types,
+            }
         })
         .collect())
 }

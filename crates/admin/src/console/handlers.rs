@@ -81,6 +81,8 @@ fn notice(query: Option<&str>) -> Option<String> {
         "deleted" => "Deleted.",
         "created" => "Created.",
         "rotated" => "New key generated; it signs from now on.",
+        "resource-created" => "API registered.",
+        "resource-deleted" => "API removed.",
         "withdrawn" => "Registration token withdrawn.",
         _ => return None,
     };
@@ -903,8 +905,12 @@ async fn keys_page(
     notice: Option<String>,
     error: Option<String>,
 ) -> Response {
-    match system::registration_tokens(state).await {
-        Ok(tokens) => pages::render(
+    let listed = match crate::api::resources::list_resources(state).await {
+        Ok(r) => system::registration_tokens(state).await.map(|t| (t, r)),
+        Err(e) => Err(e),
+    };
+    match listed {
+        Ok((tokens, resources)) => pages::render(
             status,
             &KeysPage {
                 layout: layout(state, admin, notice, error),
@@ -923,6 +929,7 @@ async fn keys_page(
                         token: t,
                     })
                     .collect(),
+                resources,
             },
         ),
         Err(e) => failed(state, e),
@@ -956,6 +963,60 @@ pub async fn rotate_key(State(state): State<AdminState>, admin: Admin, body: Byt
     }
 }
 
+pub async fn create_resource(
+    State(state): State<AdminState>,
+    admin: Admin,
+    body: Bytes,
+) -> Response {
+    use crate::api::resources;
+    let form = FormData::parse(&body);
+    let ttl = match form.optional("access_token_ttl").map(|v| v.parse::<i64>()) {
+        None => Ok(None),
+        Some(Ok(t)) => Ok(Some(t)),
+        Some(Err(_)) => Err(ApiError::invalid("access_token_ttl must be a whole number")),
+    };
+    let created = match ttl {
+        Ok(access_token_ttl) => {
+            resources::create_resource(
+                &state,
+                &admin,
+                resources::ResourceInput {
+                    identifier: form.get("identifier").to_owned(),
+                    name: form.get("name").to_owned(),
+                    scopes: form
+                        .get("scopes")
+                        .split_whitespace()
+                        .map(str::to_owned)
+                        .collect(),
+                    access_token_ttl,
+                },
+            )
+            .await
+        }
+        Err(e) => Err(e),
+    };
+    match created {
+        Ok(_) => see_other(&state, "/admin/keys?notice=resource-created"),
+        Err(e) if e.status() == StatusCode::BAD_REQUEST || e.status() == StatusCode::CONFLICT => {
+            let message = e.description().to_owned();
+            keys_page(&state, &admin, StatusCode::BAD_REQUEST, None, Some(message)).await
+        }
+        Err(e) => failed(&state, e),
+    }
+}
+
+pub async fn delete_resource(
+    State(state): State<AdminState>,
+    admin: Admin,
+    body: Bytes,
+) -> Response {
+    let form = FormData::parse(&body);
+    match crate::api::resources::delete_resource(&state, &admin, form.get("identifier")).await {
+        Ok(()) => see_other(&state, "/admin/keys?notice=resource-deleted"),
+        Err(e) => failed(&state, e),
+    }
+}
+
 pub async fn create_registration_token(
     State(state): State<AdminState>,
     admin: Admin,
@@ -971,8 +1032,23 @@ pub async fn create_registration_token(
                 .map_err(|_| ApiError::invalid(&format!("{name} must be a whole number"))),
         }
     };
+    let words = |name: &str| -> Vec<String> {
+        form.optional(name)
+            .map(|v| {
+                v.split(|c: char| c == ',' || c.is_whitespace())
+                    .filter(|w| !w.is_empty())
+                    .map(str::to_owned)
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
     let input = match (number("ttl"), number("uses")) {
-        (Ok(ttl), Ok(uses)) => Ok(system::RegistrationTokenInput { ttl, uses }),
+        (Ok(ttl), Ok(uses)) => Ok(system::RegistrationTokenInput {
+            ttl,
+            uses,
+            allow_scopes: words("allow_scopes"),
+            allow_grant_types: words("allow_grant_types"),
+        }),
         (Err(e), _) | (_, Err(e)) => Err(e),
     };
     let created = match input {

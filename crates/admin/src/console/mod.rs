@@ -69,6 +69,8 @@ fn table() -> Vec<(&'static str, Vec<Method>)> {
         ("/admin/keys", vec![Method::GET]),
         ("/admin/keys/rotate", vec![Method::POST]),
         ("/admin/registration-tokens", vec![Method::POST]),
+        ("/admin/resources", vec![Method::POST]),
+        ("/admin/resources/delete", vec![Method::POST]),
         ("/admin/registration-tokens/{id}/delete", vec![Method::POST]),
         ("/admin/audit", vec![Method::GET]),
     ]
@@ -115,6 +117,8 @@ pub fn router(state: AdminState) -> Router<AdminState> {
             "/admin/registration-tokens",
             post(h::create_registration_token),
         )
+        .route("/admin/resources", post(h::create_resource))
+        .route("/admin/resources/delete", post(h::delete_resource))
         .route(
             "/admin/registration-tokens/{id}/delete",
             post(h::delete_registration_token),

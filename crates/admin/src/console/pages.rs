@@ -263,6 +263,7 @@ pub struct KeysPage {
     pub layout: Layout,
     pub keys: Vec<KeyRow>,
     pub tokens: Vec<TokenRow>,
+    pub resources: Vec<crate::api::resources::ResourceView>,
 }
 
 #[derive(Template)]

@@ -39,6 +39,7 @@ pub async fn exchange(
     state: &TokenState,
     client: &Client,
     req: Request,
+    resource: Option<&str>,
 ) -> Result<TokenResponse, TokenError> {
     let store = &state.oidc.store;
     let now = state.oidc.now();
@@ -81,6 +82,9 @@ pub async fn exchange(
     }
     pkce::verify(row.pkce_challenge.as_deref(), req.code_verifier.as_deref())
         .map_err(|e| TokenError::invalid_grant(e.to_string()))?;
+    // RFC 8707 §2.2: the access token's audience, settled before the code is spent.
+    let resources = super::resources(state).await?;
+    let access = super::access_for(state, &resources, &row.scopes, None, resource)?;
 
     // A refresh token comes with the code's tokens when the client may refresh and, for an
     // OpenID request, the user granted offline_access (OIDC Core §11). It is stored in the
@@ -124,6 +128,7 @@ pub async fn exchange(
             sid: Some(&row.sid),
             nonce: row.nonce.as_deref(),
             refresh_token: refresh.map(|(value, _)| value),
+            access,
         },
         now,
     )

@@ -22,12 +22,16 @@ impl Request {
 }
 
 /// §4.4.2: no user is involved, so the token's subject is the client and only the client's
-/// registered scopes may be asked for; none asked means all of them (§3.3's default). Writes
-/// nothing: the token is a signed JWT and revocation records its `jti`.
+/// registered scopes may be asked for. None asked means (§3.3's default) every registered
+/// scope that no API owns, for the issuer; an API's scopes come only with that API as the
+/// audience (`resource`, or asked by name), so `gatehouse:admin` is issued only when asked
+/// for, in a short-lived token for the admin API. Writes nothing for a JWT: revocation
+/// records its `jti`.
 pub async fn exchange(
     state: &TokenState,
     client: &Client,
     req: Request,
+    resource: Option<&str>,
 ) -> Result<TokenResponse, TokenError> {
     // §4.4: "MUST only be used by confidential clients". Registration already refuses a
     // public client with this grant; checked again here because the rule is the grant's.
@@ -36,8 +40,8 @@ pub async fn exchange(
             "public clients cannot use the client_credentials grant".into(),
         ));
     }
-    let scopes = match &req.scope {
-        None => client.scopes.clone(),
+    let asked = match &req.scope {
+        None => None,
         Some(s) => {
             if s.len() > 2048 {
                 return Err(TokenError::InvalidScope(
@@ -50,9 +54,12 @@ pub async fn exchange(
                     "the client is not registered for every requested scope".into(),
                 ));
             }
-            asked
+            Some(asked)
         }
     };
+    let resources = super::resources(state).await?;
+    let access = super::access_for(state, &resources, &client.scopes, asked.as_ref(), resource)?;
+    let scopes = access.scopes;
     let oidc = &state.oidc;
     let now = oidc.now();
     let jti = secret::random_token(16);
@@ -76,6 +83,8 @@ pub async fn exchange(
             sid: None,
             jti: &jti,
             extra,
+            audience: &access.audience,
+            ttl: access.ttl,
         },
         now,
     )
@@ -84,7 +93,7 @@ pub async fn exchange(
     Ok(TokenResponse {
         access_token,
         token_type: "Bearer",
-        expires_in: oidc.minter.settings.access_token_ttl,
+        expires_in: access.ttl,
         scope: scopes.to_string(),
         refresh_token: None,
         id_token: None,

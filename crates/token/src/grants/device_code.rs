@@ -33,24 +33,41 @@ pub async fn exchange(
     state: &TokenState,
     client: &Client,
     req: Request,
+    resource: Option<&str>,
 ) -> Result<TokenResponse, TokenError> {
     let oidc = &state.oidc;
     let store = &oidc.store;
     let now = oidc.now();
     let hash = secret::hash_secret(&req.device_code);
     let mut refresh_value = None;
+    let resources = super::resources(state).await?;
+    let mut access = None;
     let poll = store
         .poll_device(
             &hash,
             &client.client_id,
             |row| {
+                // RFC 8707: the audience is settled before the device code is spent; a
+                // refusal leaves it for a corrected poll.
+                access = Some(super::access_for(
+                    state,
+                    &resources,
+                    &row.scopes,
+                    None,
+                    resource,
+                ));
+                if matches!(access, Some(Err(_))) {
+                    return Err(());
+                }
                 // As for codes: a refresh token when the client may refresh and, for an
                 // OpenID request, offline_access was approved.
                 let wants = client.allows_grant(GrantType::RefreshToken)
                     && (!row.scopes.contains(scope::OPENID)
                         || row.scopes.contains(scope::OFFLINE_ACCESS));
-                let grant_id = row.grant_id.as_deref()?;
-                wants.then(|| {
+                let Some(grant_id) = row.grant_id.as_deref() else {
+                    return Ok(None);
+                };
+                Ok(wants.then(|| {
                     let absolute = now + oidc.minter.settings.refresh_token_absolute_ttl;
                     let (value, r) = super::refresh_token::new_refresh_token(
                         state,
@@ -61,7 +78,7 @@ pub async fn exchange(
                     );
                     refresh_value = Some(value);
                     r
-                })
+                }))
             },
             now,
         )
@@ -76,6 +93,17 @@ pub async fn exchange(
         DevicePoll::Unknown | DevicePoll::Consumed => {
             return Err(TokenError::invalid_grant(INVALID));
         }
+        DevicePoll::Refused => {
+            return Err(match access {
+                Some(Err(e)) => e,
+                _ => TokenError::invalid_grant(INVALID),
+            });
+        }
+    };
+    let access = match access {
+        Some(Ok(a)) => a,
+        Some(Err(e)) => return Err(e),
+        None => return Err(TokenError::invalid_grant(INVALID)),
     };
     let grant_id = row
         .grant_id
@@ -100,6 +128,7 @@ pub async fn exchange(
             sid: grant.sid.as_deref(),
             nonce: None,
             refresh_token: refresh_value,
+            access,
         },
         now,
     )

@@ -57,6 +57,7 @@ pub async fn dispatch(
     state: &TokenState,
     client: &Client,
     request: GrantRequest,
+    resource: Option<&str>,
 ) -> Result<Response, TokenError> {
     if !client.allows_grant(request.grant_type()) {
         return Err(TokenError::UnauthorizedClient(format!(
@@ -66,13 +67,15 @@ pub async fn dispatch(
     }
     let response = match request {
         GrantRequest::AuthorizationCode(r) => {
-            authorization_code::exchange(state, client, r).await?
+            authorization_code::exchange(state, client, r, resource).await?
         }
         GrantRequest::ClientCredentials(r) => {
-            client_credentials::exchange(state, client, r).await?
+            client_credentials::exchange(state, client, r, resource).await?
         }
-        GrantRequest::RefreshToken(r) => refresh_token::exchange(state, client, r).await?,
-        GrantRequest::DeviceCode(r) => device_code::exchange(state, client, r).await?,
+        GrantRequest::RefreshToken(r) => {
+            refresh_token::exchange(state, client, r, resource).await?
+        }
+        GrantRequest::DeviceCode(r) => device_code::exchange(state, client, r, resource).await?,
     };
     let mut res = (StatusCode::OK, axum::Json(response)).into_response();
     no_store(&mut res);
@@ -90,6 +93,50 @@ pub struct TokenResponse {
     pub refresh_token: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id_token: Option<String>,
+}
+
+/// What an access token is for (RFC 8707): its audience, lifetime and scopes.
+#[derive(Debug, Clone)]
+pub(crate) struct Access {
+    pub audience: String,
+    pub ttl: i64,
+    pub scopes: gatehouse_core::Scopes,
+}
+
+/// Every API a token may be for: the admin API and the registered ones.
+pub(crate) async fn resources(
+    state: &TokenState,
+) -> Result<Vec<gatehouse_core::Resource>, TokenError> {
+    state.oidc.resources().await.map_err(TokenError::server)
+}
+
+/// Chooses the audience and scopes of an access token from what the client or grant
+/// holds (`held`), the `scope` asked for and the `resource` named
+/// (`gatehouse_core::resource::select_audience`). Called before anything single-use is
+/// spent, so a refusal costs the client nothing.
+pub(crate) fn access_for(
+    state: &TokenState,
+    resources: &[gatehouse_core::Resource],
+    held: &gatehouse_core::Scopes,
+    asked: Option<&gatehouse_core::Scopes>,
+    resource: Option<&str>,
+) -> Result<Access, TokenError> {
+    use gatehouse_core::resource::{AudienceError, select_audience};
+    let default_ttl = state.oidc.minter.settings.access_token_ttl;
+    match select_audience(resources, held, asked, resource) {
+        Ok((target, scopes)) => Ok(Access {
+            audience: target.map_or_else(
+                || state.oidc.issuer.as_str().to_owned(),
+                |r| r.identifier.clone(),
+            ),
+            ttl: target
+                .and_then(|r| r.access_token_ttl)
+                .map_or(default_ttl, |t| t.min(default_ttl)),
+            scopes,
+        }),
+        Err(e @ AudienceError::UnknownResource) => Err(TokenError::InvalidTarget(e.to_string())),
+        Err(e) => Err(TokenError::InvalidScope(e.to_string())),
+    }
 }
 
 /// Issues an access token in the client's chosen format: a signed JWT (RFC 9068), which
@@ -118,7 +165,9 @@ pub(crate) async fn issue_access_token(
                     scopes: input.scopes.clone(),
                     auth_time: input.auth_time,
                     created_at: now,
-                    expires_at: now + oidc.minter.settings.access_token_ttl,
+                    expires_at: now + input.ttl,
+                    audience: (input.audience != oidc.issuer.as_str())
+                        .then(|| input.audience.to_owned()),
                 })
                 .await
                 .map_err(TokenError::server)?;
@@ -137,6 +186,8 @@ pub(crate) struct UserTokens<'a> {
     pub sid: Option<&'a str>,
     pub nonce: Option<&'a str>,
     pub refresh_token: Option<String>,
+    /// The access token's audience and scopes (`access_for`).
+    pub access: Access,
 }
 
 /// The token response for a user's grant, shared by the code, refresh and device grants:
@@ -150,26 +201,31 @@ pub(crate) async fn user_token_response(
 ) -> Result<TokenResponse, TokenError> {
     let oidc = &state.oidc;
     let jti = gatehouse_core::secret::random_token(16);
-    let authz = gatehouse_oidc::claims::authorization_claims(
-        &oidc.store,
-        gatehouse_core::SubjectKind::User,
-        t.user_id,
-        t.scopes,
-    )
-    .await
-    .map_err(TokenError::server)?;
+    let claims_for = |scopes| {
+        gatehouse_oidc::claims::authorization_claims(
+            &oidc.store,
+            gatehouse_core::SubjectKind::User,
+            t.user_id,
+            scopes,
+        )
+    };
+    let authz = claims_for(&t.access.scopes)
+        .await
+        .map_err(TokenError::server)?;
     let access_token = issue_access_token(
         state,
         client,
         &gatehouse_oidc::tokens::AccessTokenInput {
             sub: t.user_id,
             client_id: &client.client_id,
-            scopes: t.scopes,
+            scopes: &t.access.scopes,
             grant_id: Some(t.grant_id),
             auth_time: t.auth_time,
             sid: t.sid,
             jti: &jti,
             extra: authz.clone(),
+            audience: &t.access.audience,
+            ttl: t.access.ttl,
         },
         now,
     )
@@ -178,7 +234,13 @@ pub(crate) async fn user_token_response(
         t.scopes.contains(gatehouse_core::scope::OPENID),
         t.auth_time,
     ) {
-        (true, Some(auth_time)) => Some(
+        (true, Some(auth_time)) => Some({
+            // The ID token speaks of the whole grant, whatever the access token is for.
+            let extra = if t.access.scopes == *t.scopes {
+                authz
+            } else {
+                claims_for(t.scopes).await.map_err(TokenError::server)?
+            };
             oidc.minter
                 .id_token(
                     &oidc.keys.current(),
@@ -189,19 +251,19 @@ pub(crate) async fn user_token_response(
                         auth_time,
                         sid: t.sid,
                         access_token: Some(&access_token),
-                        extra: authz,
+                        extra,
                     },
                     now,
                 )
-                .map_err(TokenError::server)?,
-        ),
+                .map_err(TokenError::server)?
+        }),
         _ => None,
     };
     Ok(TokenResponse {
         access_token,
         token_type: "Bearer",
-        expires_in: oidc.minter.settings.access_token_ttl,
-        scope: t.scopes.to_string(),
+        expires_in: t.access.ttl,
+        scope: t.access.scopes.to_string(),
         refresh_token: t.refresh_token,
         id_token,
     })

@@ -63,6 +63,7 @@ pub async fn exchange(
     state: &TokenState,
     client: &Client,
     req: Request,
+    resource: Option<&str>,
 ) -> Result<TokenResponse, TokenError> {
     let store = &state.oidc.store;
     let now = state.oidc.now();
@@ -86,8 +87,8 @@ pub async fn exchange(
 
     // §6: the scope may narrow, never widen; the grant keeps what was originally granted,
     // so a later refresh may ask for all of it again.
-    let scopes = match &req.scope {
-        None => grant.scopes.clone(),
+    let asked = match &req.scope {
+        None => None,
         Some(s) => {
             let asked = Scopes::parse(s).map_err(|e| TokenError::InvalidScope(e.to_string()))?;
             if !asked.is_subset(&grant.scopes) {
@@ -95,9 +96,13 @@ pub async fn exchange(
                     "a refresh cannot add scopes the user did not grant".into(),
                 ));
             }
-            asked
+            Some(asked)
         }
     };
+    let scopes = asked.clone().unwrap_or_else(|| grant.scopes.clone());
+    // RFC 8707 §2.2: the access token's audience, settled before the token is rotated.
+    let resources = super::resources(state).await?;
+    let access = super::access_for(state, &resources, &grant.scopes, asked.as_ref(), resource)?;
 
     let (refresh_token, next) = new_refresh_token(
         state,
@@ -135,6 +140,7 @@ pub async fn exchange(
             sid: grant.sid.as_deref(),
             nonce: None,
             refresh_token: Some(refresh_token),
+            access,
         },
         now,
     )
