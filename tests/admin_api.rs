@@ -700,7 +700,8 @@ async fn an_admin_client_manages_roles_groups_keys_and_registration_tokens() {
         ["editor"]
     );
 
-    // Keys: a rotation takes effect at once, and the old key stays published.
+    // Keys: a rotation publishes the new key at once and signs with it after the lead
+    // time (300 s); the old key stays published.
     let (_, before) = robot.call(Method::GET, "/admin/api/keys", None).await;
     let (status, key) = robot
         .call(
@@ -710,7 +711,10 @@ async fn an_admin_client_manages_roles_groups_keys_and_registration_tokens() {
         )
         .await;
     assert_eq!(status, 201, "{key}");
-    assert_eq!(key["active"], true);
+    assert_eq!(
+        (&key["state"], &key["active"]),
+        (&json!("next"), &json!(false))
+    );
     let (_, after) = robot.call(Method::GET, "/admin/api/keys", None).await;
     assert_eq!(
         after.as_array().unwrap().len(),
@@ -733,29 +737,49 @@ async fn an_admin_client_manages_roles_groups_keys_and_registration_tokens() {
         .collect();
     assert!(kids.contains(&key["kid"].as_str().unwrap()));
     assert_eq!(kids.len(), after.as_array().unwrap().len());
-    let (_, fresh) =
+    let kid_of = |token: &Value| -> Value {
+        let header = token["access_token"]
+            .as_str()
+            .unwrap()
+            .split('.')
+            .next()
+            .unwrap()
+            .to_owned();
+        let header: Value = serde_json::from_slice(
+            &base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, header)
+                .unwrap(),
+        )
+        .unwrap();
+        header["kid"].clone()
+    };
+    let (_, old) =
         token_request(&app, &robot_client, &[("grant_type", "client_credentials")]).await;
-    let header = fresh["access_token"]
-        .as_str()
-        .unwrap()
-        .split('.')
-        .next()
-        .unwrap()
-        .to_owned();
-    let header: Value = serde_json::from_slice(
-        &base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, header).unwrap(),
+    assert_ne!(kid_of(&old), key["kid"], "not signing during the lead time");
+    app.clock.advance(300);
+    let (_, fresh) = token_request(
+        &app,
+        &robot_client,
+        &[
+            ("grant_type", "client_credentials"),
+            ("scope", "gatehouse:admin"),
+        ],
     )
-    .unwrap();
-    assert_eq!(header["kid"], key["kid"]);
-    // Tokens signed before the rotation still work.
+    .await;
+    assert_eq!(kid_of(&fresh), key["kid"]);
+    // Tokens signed before the rotation still verify.
     let res = app
         .http()
-        .get(app.url("/admin/api/keys"))
-        .header("authorization", &robot.auth)
+        .post(app.url("/introspect"))
+        .basic_auth(&robot_client.id, robot_client.secret.as_deref())
+        .form(&[("token", old["access_token"].as_str().unwrap())])
         .send()
         .await
         .unwrap();
-    assert_eq!(res.status(), 200);
+    assert_eq!(res.json::<Value>().await.unwrap()["active"], true);
+    let robot = Robot {
+        app: &app,
+        auth: format!("Bearer {}", fresh["access_token"].as_str().unwrap()),
+    };
     let (status, _) = robot
         .call(
             Method::POST,

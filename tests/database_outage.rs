@@ -81,6 +81,33 @@ async fn a_lost_database_fails_closed_and_recovers() {
         .unwrap();
     assert_eq!(res.status(), 503);
 
+    // Nor can introspection tell, even for a token naming a key this node has never seen
+    // (it would reload the key ring to decide): 503, never "inactive".
+    let forged_kid = format!(
+        "{}.{}",
+        base64::Engine::encode(
+            &base64::engine::general_purpose::URL_SAFE_NO_PAD,
+            format!(
+                r#"{{"alg":"ES256","typ":"at+jwt","kid":"{}"}}"#,
+                "k".repeat(43)
+            )
+        ),
+        access_token.split_once('.').unwrap().1
+    );
+    for token in [access_token.as_str(), forged_kid.as_str()] {
+        for endpoint in ["/introspect", "/revoke"] {
+            let res = app
+                .http()
+                .post(app.url(endpoint))
+                .basic_auth(&client.id, client.secret.as_deref())
+                .form(&[("token", token)])
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(res.status(), 503, "{endpoint}");
+        }
+    }
+
     // The authorization endpoint cannot look up the client: an error page, no redirect.
     let page = browser
         .get(&authorize_url(

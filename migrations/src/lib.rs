@@ -23,6 +23,7 @@ mod m0010_roles_groups_audit;
 mod m0011_client_secret_changed_at;
 mod m0012_throttle_counters;
 mod m0013_resources;
+mod m0014_signing_keys;
 
 pub struct Migrator;
 
@@ -43,6 +44,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0011_client_secret_changed_at::Migration),
             Box::new(m0012_throttle_counters::Migration),
             Box::new(m0013_resources::Migration),
+            Box::new(m0014_signing_keys::Migration),
         ]
     }
 }

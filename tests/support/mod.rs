@@ -28,6 +28,16 @@ pub struct TestApp {
     shutdown: Option<oneshot::Sender<()>>,
     /// (server URL, database name) of this app's PostgreSQL test database, if any.
     pub postgres: Option<(String, String)>,
+    database_url: String,
+}
+
+/// What a second node shares with the first.
+struct Shared {
+    issuer: String,
+    database_url: String,
+    postgres: Option<(String, String)>,
+    clock: Arc<ManualClock>,
+    kek_file: std::path::PathBuf,
 }
 
 /// A registered client as a test knows it.
@@ -130,42 +140,96 @@ impl TestApp {
 
     /// Starts with an issuer that has a path, e.g. `http://127.0.0.1:PORT/tenant`.
     pub async fn start_at_path(path: &str, extra: RawConfig) -> Self {
+        Self::try_start(path, extra, None).await.expect("app")
+    }
+
+    /// A second server (its own listener, pools and key ring in memory) on this one's
+    /// database, with its issuer, key-encryption key and clock: a second node behind the
+    /// same name. Its `base` is its own address.
+    pub async fn start_sharing(&self, extra: RawConfig) -> Self {
+        self.try_start_sharing(extra).await.expect("second node")
+    }
+
+    /// As [`TestApp::start_sharing`], returning the start-up error.
+    pub async fn try_start_sharing(&self, extra: RawConfig) -> Result<Self, String> {
+        let shared = Shared {
+            issuer: self.base.clone(),
+            database_url: self.database_url.clone(),
+            postgres: self.postgres.clone(),
+            clock: self.clock.clone(),
+            kek_file: self._dir.path().join("keys").join("key-encryption-key"),
+        };
+        Self::try_start("", extra, Some(shared)).await
+    }
+
+    async fn try_start(
+        path: &str,
+        extra: RawConfig,
+        shared: Option<Shared>,
+    ) -> Result<Self, String> {
         let dir = tempfile::tempdir().expect("temp dir");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind");
         let addr = listener.local_addr().expect("addr");
         let base = format!("http://{addr}{path}");
-        let postgres = postgres_database();
-        let database_url = match &postgres {
-            Some((base, name)) => format!("{base}/{name}"),
-            None => format!("sqlite://{}", dir.path().join("gatehouse.db").display()),
+        let (postgres, database_url) = match &shared {
+            Some(s) => (s.postgres.clone(), s.database_url.clone()),
+            None => {
+                let postgres = postgres_database();
+                let url = match &postgres {
+                    Some((base, name)) => format!("{base}/{name}"),
+                    None => format!("sqlite://{}", dir.path().join("gatehouse.db").display()),
+                };
+                (postgres, url)
+            }
+        };
+        let kek_file = match &shared {
+            Some(s) if extra.key_encryption_key.is_none() => Some(s.kek_file.clone()),
+            _ => extra.key_encryption_key_file.clone(),
+        };
+        // Nodes behind one balancer share the issuer; each listens on its own port.
+        let issuer = match &shared {
+            Some(s) => s.issuer.clone(),
+            None => base.clone(),
         };
         let config = Config::load(RawConfig {
-            issuer: Some(base.clone()),
+            issuer: Some(issuer),
             listen: Some(addr.to_string()),
-            database_url: Some(database_url),
-            keys_dir: Some(dir.path().join("keys")),
+            database_url: Some(database_url.clone()),
+            keys_dir: Some(
+                extra
+                    .keys_dir
+                    .clone()
+                    .unwrap_or_else(|| dir.path().join("keys")),
+            ),
+            key_encryption_key_file: kek_file,
             ..extra
         })
-        .expect("config");
+        .map_err(|e| e.to_string())?;
         // The clock starts at the real time (independent clients check expiry against it)
         // and then moves only when a test says so.
-        let clock = Arc::new(ManualClock::new(gatehouse_core::SystemClock.now()));
-        let app = App::build(config, clock.clone()).await.expect("app");
+        let clock = match &shared {
+            Some(s) => s.clock.clone(),
+            None => Arc::new(ManualClock::new(gatehouse_core::SystemClock.now())),
+        };
+        let app = App::build(config, clock.clone())
+            .await
+            .map_err(|e| e.to_string())?;
         let store = app.store.clone();
         let (tx, rx) = oneshot::channel::<()>();
         tokio::spawn(app.serve(listener, async {
             let _ = rx.await;
         }));
-        Self {
+        Ok(Self {
             base,
             clock,
             store,
             _dir: dir,
             shutdown: Some(tx),
             postgres,
-        }
+            database_url,
+        })
     }
 
     pub fn now(&self) -> i64 {

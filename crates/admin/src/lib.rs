@@ -26,8 +26,6 @@ pub struct AdminState {
     /// What a dynamically registered client may ask for (an initial access token may
     /// allow more).
     pub registration_policy: gatehouse_core::client::RegistrationPolicy,
-    /// Where signing keys live; a rotation writes the new key here.
-    pub keys_dir: std::path::PathBuf,
 }
 
 impl AdminState {

@@ -168,9 +168,10 @@ async fn login_submit(
         Some((u, h)) => (Some(u), Some(h)),
         None => (None, None),
     };
-    let known = user
-        .as_ref()
-        .and_then(|u| state.known_device(&headers, &u.id));
+    let known = match &user {
+        Some(u) => state.known_device(&headers, &u.id).await,
+        None => None,
+    };
     let keys = SignInKeys::new(&account, &bucket, known.as_deref());
     // Counted before any hashing: a burst of parallel guesses is counted one by one and
     // what exceeds an allowance is refused without hashing.
@@ -260,7 +261,7 @@ async fn login_submit(
     let mut res = see_other(&location);
     res.headers_mut()
         .append(header::SET_COOKIE, state.cookie.set(&cookie_value));
-    if let Some(c) = state.known_device_cookie(&user.id) {
+    if let Some(c) = state.known_device_cookie(&user.id).await {
         res.headers_mut().append(header::SET_COOKIE, c);
     }
     res

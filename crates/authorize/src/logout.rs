@@ -45,7 +45,7 @@ async fn validate(state: &AuthorizeState, params: &Params) -> Result<LogoutReque
             state
                 .oidc
                 .minter
-                .verify_id_token_hint(&state.oidc.keys.current(), h)
+                .verify_id_token_hint(&*state.oidc.verification_keys(h).await, h)
                 .map_err(|_| bad("The id_token_hint is not an ID token issued by this server."))?,
         ),
     };

@@ -258,7 +258,7 @@ pub async fn validate(
         None => None,
         Some(hint) => Some(
             oidc.minter
-                .verify_id_token_hint(&oidc.keys.current(), hint)
+                .verify_id_token_hint(&*oidc.verification_keys(hint).await, hint)
                 .map_err(|_| {
                     invalid("id_token_hint is not an ID token issued by this server to this client")
                 })

@@ -164,23 +164,24 @@ impl DeviceCookie {
 impl AuthorizeState {
     /// The device id of this browser's known-device cookie, if it proves an earlier
     /// sign-in to the account `user_id`.
-    pub(crate) fn known_device(&self, headers: &HeaderMap, user_id: &str) -> Option<String> {
+    pub(crate) async fn known_device(&self, headers: &HeaderMap, user_id: &str) -> Option<String> {
         let token = self.device_cookie.read(headers)?;
+        let keys = self.oidc.verification_keys(token).await;
         let (sub, jti) = self
             .oidc
             .minter
-            .verify_known_device(&self.oidc.keys.current(), token, self.oidc.now())
+            .verify_known_device(&keys, token, self.oidc.now())
             .ok()?;
         (sub == user_id).then_some(jti)
     }
 
     /// A fresh known-device cookie for `user_id`, if one can be signed.
-    pub(crate) fn known_device_cookie(&self, user_id: &str) -> Option<HeaderValue> {
+    pub(crate) async fn known_device_cookie(&self, user_id: &str) -> Option<HeaderValue> {
         let token = self
             .oidc
             .minter
             .known_device(
-                &self.oidc.keys.current(),
+                &*self.oidc.signing_keys().await,
                 user_id,
                 KNOWN_DEVICE_TTL,
                 self.oidc.now(),

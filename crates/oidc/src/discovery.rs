@@ -87,7 +87,7 @@ async fn openid_configuration(State(state): State<Oidc>) -> Response {
 
 async fn jwks(State(state): State<Oidc>) -> Response {
     // Short cache: a rotated key must reach relying parties quickly.
-    public_json(state.keys.current().jwks(), 300)
+    public_json(state.signing_keys().await.jwks(), 300)
 }
 
 /// RFC 8414 §3.1: for an issuer with a path, the metadata also lives at

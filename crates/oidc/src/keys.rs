@@ -1,16 +1,27 @@
-//! Signing keys: generated at first start, kept as PEM files (mode 0600) in the keys
-//! directory, published as a JWKS with public members only.
+//! Signing keys: one key ring in the database, shared by every node.
 //!
-//! Several keys may exist per algorithm; the newest one signs and all of them verify and
-//! are published, so a rotated-out key keeps validating the tokens it signed. A key's `kid`
-//! is its RFC 7638 JWK thumbprint, so it never collides and needs no bookkeeping.
+//! Keys live in `signing_keys` with their private part sealed by the key-encryption key
+//! ([`Kek`]: a JWE with `dir` and `A256GCM`, the key's kid in its protected header so a
+//! sealed key cannot be moved to another row). A key is `next` (published in the JWKS, not
+//! signing) until its activation time, then `active` (signs; one per algorithm), then
+//! `retired` (published so what it signed keeps verifying) until every token it signed has
+//! expired, then removed. A rotation publishes the new key `lead_secs` before it signs.
+//!
+//! Each node holds the ring in memory ([`KeyRing`]) and reloads it when it is older than
+//! `reload_secs` by the server's clock (so every node sees a change within that bound), and
+//! once more when a token names a kid it does not know. A reload reads the kids and states
+//! first and opens only keys it has not seen. A key's `kid` is its RFC 7638 JWK thumbprint.
 
 use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::{Arc, RwLock};
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use gatehouse_core::{Audit, Clock};
+use gatehouse_storage::{KeyState, Store, StoreError, StoredKey};
 use josekit::jwk::{Jwk, KeyPair};
 use josekit::jws::{ES256, JwsSigner, JwsVerifier, RS256};
 use serde_json::{Map, Value, json};
@@ -58,12 +69,116 @@ pub enum KeyError {
     Invalid { path: PathBuf, reason: String },
     #[error("key generation failed: {0}")]
     Generate(String),
+    #[error(
+        "signing key {kid} cannot be opened with this key-encryption key (every node needs the same one)"
+    )]
+    Sealed { kid: String },
+    #[error("key-encryption key: {0}")]
+    Kek(String),
+    #[error("{0}")]
+    Store(#[from] StoreError),
+}
+
+/// The key-encryption key: 256 bits that seal the private signing keys in the database.
+#[derive(Clone)]
+pub struct Kek([u8; 32]);
+
+impl std::fmt::Debug for Kek {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Kek(..)")
+    }
+}
+
+impl Kek {
+    /// From its text form: 32 bytes in base64url (43 characters).
+    pub fn from_text(text: &str) -> Result<Self, KeyError> {
+        let bytes = URL_SAFE_NO_PAD
+            .decode(text.trim().trim_end_matches('='))
+            .map_err(|_| KeyError::Kek("must be 32 bytes in base64url".into()))?;
+        let key: [u8; 32] = bytes
+            .try_into()
+            .map_err(|_| KeyError::Kek("must be 32 bytes in base64url".into()))?;
+        Ok(Self(key))
+    }
+
+    /// A new random key.
+    pub fn generate() -> Self {
+        let mut key = [0u8; 32];
+        let random = URL_SAFE_NO_PAD
+            .decode(gatehouse_core::secret::new_secret())
+            .unwrap_or_default();
+        key.copy_from_slice(&random[..32.min(random.len())]);
+        Self(key)
+    }
+
+    pub fn to_text(&self) -> String {
+        URL_SAFE_NO_PAD.encode(self.0)
+    }
+
+    /// Reads the key from `path`, creating it (mode 0600) when the file does not exist.
+    pub fn load_or_create(path: &Path) -> Result<Self, KeyError> {
+        match fs::read_to_string(path) {
+            Ok(text) => Self::from_text(&text),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                if let Some(dir) = path.parent() {
+                    fs::create_dir_all(dir).map_err(|source| KeyError::Io {
+                        path: dir.to_owned(),
+                        source,
+                    })?;
+                }
+                let kek = Self::generate();
+                write_private(path, kek.to_text().as_bytes())?;
+                tracing::info!(path = %path.display(), "generated a key-encryption key");
+                Ok(kek)
+            }
+            Err(source) => Err(KeyError::Io {
+                path: path.to_owned(),
+                source,
+            }),
+        }
+    }
+
+    /// Reads the key from an existing file.
+    pub fn load(path: &Path) -> Result<Self, KeyError> {
+        let text = fs::read_to_string(path).map_err(|source| KeyError::Io {
+            path: path.to_owned(),
+            source,
+        })?;
+        Self::from_text(&text)
+    }
+
+    fn seal(&self, kid: &str, pem: &[u8]) -> Result<String, KeyError> {
+        let err = |e: josekit::JoseError| KeyError::Kek(e.to_string());
+        let mut header = josekit::jwe::JweHeader::new();
+        header.set_content_encryption("A256GCM");
+        header.set_key_id(kid);
+        let encrypter = josekit::jwe::Dir
+            .encrypter_from_bytes(self.0)
+            .map_err(err)?;
+        josekit::jwe::serialize_compact(pem, &header, &encrypter).map_err(err)
+    }
+
+    fn open(&self, kid: &str, sealed: &str) -> Result<Vec<u8>, KeyError> {
+        let refused = || KeyError::Sealed {
+            kid: kid.to_owned(),
+        };
+        let decrypter = josekit::jwe::Dir
+            .decrypter_from_bytes(self.0)
+            .map_err(|_| refused())?;
+        let (pem, header) =
+            josekit::jwe::deserialize_compact(sealed, &decrypter).map_err(|_| refused())?;
+        // The kid is in the authenticated header: a sealed key copied into another row
+        // does not open there.
+        if header.key_id() != Some(kid) {
+            return Err(refused());
+        }
+        Ok(pem)
+    }
 }
 
 pub struct SigningKey {
     pub kid: String,
     pub alg: Alg,
-    /// Creation time, from the file name; the newest key of an algorithm signs.
     pub created_at: i64,
     signer: Box<dyn JwsSigner>,
     verifier: Box<dyn JwsVerifier>,
@@ -81,11 +196,8 @@ impl std::fmt::Debug for SigningKey {
 }
 
 impl SigningKey {
-    fn from_pem(alg: Alg, pem: &[u8], created_at: i64, path: &Path) -> Result<Self, KeyError> {
-        let invalid = |e: josekit::JoseError| KeyError::Invalid {
-            path: path.to_owned(),
-            reason: e.to_string(),
-        };
+    fn from_pem(alg: Alg, pem: &[u8], created_at: i64) -> Result<Self, String> {
+        let invalid = |e: josekit::JoseError| e.to_string();
         let mut public_jwk = match alg {
             Alg::RS256 => RS256
                 .key_pair_from_pem(pem)
@@ -96,10 +208,8 @@ impl SigningKey {
                 .map_err(invalid)?
                 .to_jwk_public_key(),
         };
-        let kid = thumbprint(&public_jwk).ok_or_else(|| KeyError::Invalid {
-            path: path.to_owned(),
-            reason: "public key lacks the members of its type".into(),
-        })?;
+        let kid = thumbprint(&public_jwk)
+            .ok_or_else(|| "public key lacks the members of its type".to_owned())?;
         public_jwk.set_key_id(&kid);
         public_jwk.set_algorithm(alg.as_str());
         public_jwk.set_key_use("sig");
@@ -152,127 +262,422 @@ fn thumbprint(jwk: &Jwk) -> Option<String> {
     Some(URL_SAFE_NO_PAD.encode(Sha256::digest(json.as_bytes())))
 }
 
-/// The key set in use, replaceable while the server runs: an admin rotating a key through
-/// the admin API swaps in the reloaded set, and the next token is signed with the new key.
+/// A key of the ring as a node holds it.
 #[derive(Debug, Clone)]
-pub struct KeyRing(std::sync::Arc<std::sync::RwLock<std::sync::Arc<KeySet>>>);
-
-impl KeyRing {
-    pub fn new(set: KeySet) -> Self {
-        Self(std::sync::Arc::new(std::sync::RwLock::new(
-            std::sync::Arc::new(set),
-        )))
-    }
-
-    /// The set as it is now (cheap: one reference count).
-    pub fn current(&self) -> std::sync::Arc<KeySet> {
-        // A poisoned lock only means a writer panicked mid-swap of one pointer: the value
-        // is whole either way.
-        self.0.read().unwrap_or_else(|e| e.into_inner()).clone()
-    }
-
-    pub fn replace(&self, set: KeySet) {
-        *self.0.write().unwrap_or_else(|e| e.into_inner()) = std::sync::Arc::new(set);
-    }
+pub struct RingKey {
+    pub key: Arc<SigningKey>,
+    pub state: KeyState,
+    pub activates_at: i64,
+    pub remove_at: Option<i64>,
 }
 
-#[derive(Debug)]
+/// The ring as loaded: every published key and its state.
+#[derive(Debug, Default)]
 pub struct KeySet {
-    keys: Vec<SigningKey>,
+    keys: Vec<RingKey>,
 }
 
 impl KeySet {
-    /// Loads every key in `dir`, generating an RS256 and an ES256 key if either is missing.
-    pub fn load_or_generate(dir: &Path, now: i64) -> Result<Self, KeyError> {
-        let io = |source| KeyError::Io {
-            path: dir.to_owned(),
-            source,
-        };
-        fs::create_dir_all(dir).map_err(io)?;
-        let mut keys = load_dir(dir)?;
-        for alg in Alg::ALL {
-            if !keys.iter().any(|k| k.alg == alg) {
-                keys.push(generate(dir, alg, now)?);
-                tracing::info!(alg = alg.as_str(), dir = %dir.display(), "generated a new signing key");
-            }
-        }
-        Ok(Self { keys })
-    }
-
-    /// Generates a new key for `alg` that becomes the signing key; older keys stay published.
-    pub fn rotate(dir: &Path, alg: Alg, now: i64) -> Result<String, KeyError> {
-        Ok(generate(dir, alg, now)?.kid)
-    }
-
-    /// The key that signs new tokens with `alg`: the newest one.
+    /// The key that signs new tokens with `alg`.
     pub fn active(&self, alg: Alg) -> Option<&SigningKey> {
         self.keys
             .iter()
-            .filter(|k| k.alg == alg)
-            .max_by_key(|k| k.created_at)
+            .filter(|k| k.key.alg == alg && k.state == KeyState::Active)
+            .max_by_key(|k| (k.key.created_at, k.key.kid.clone()))
+            .map(|k| k.key.as_ref())
     }
 
+    /// Any published key (next, active or retired) by its kid.
     pub fn by_kid(&self, kid: &str) -> Option<&SigningKey> {
-        self.keys.iter().find(|k| k.kid == kid)
+        self.keys
+            .iter()
+            .find(|k| k.key.kid == kid)
+            .map(|k| k.key.as_ref())
     }
 
-    pub fn all(&self) -> &[SigningKey] {
+    pub fn ring(&self) -> &[RingKey] {
         &self.keys
     }
 
-    /// The JSON Web Key Set: public members only (RFC 7517 §5).
+    /// The JSON Web Key Set: public members only (RFC 7517 §5), every published key.
     pub fn jwks(&self) -> Value {
         let keys: Vec<Value> = self
             .keys
             .iter()
-            .map(|k| Value::Object(k.public_jwk.as_ref().clone()))
+            .map(|k| Value::Object(k.key.public_jwk.as_ref().clone()))
             .collect();
         json!({ "keys": keys })
     }
-}
 
-fn load_dir(dir: &Path) -> Result<Vec<SigningKey>, KeyError> {
-    let mut keys = Vec::new();
-    let entries = fs::read_dir(dir).map_err(|source| KeyError::Io {
-        path: dir.to_owned(),
-        source,
-    })?;
-    for entry in entries {
-        let path = entry
-            .map_err(|source| KeyError::Io {
-                path: dir.to_owned(),
-                source,
-            })?
-            .path();
-        let Some(name) = path.file_name().and_then(|n| n.to_str()) else {
-            continue;
-        };
-        // File names: <alg>-<created unix seconds>.pem
-        let Some(stem) = name.strip_suffix(".pem") else {
-            continue;
-        };
-        let Some((prefix, created)) = stem.split_once('-') else {
-            continue;
-        };
-        let Some(alg) = Alg::ALL.into_iter().find(|a| a.file_prefix() == prefix) else {
-            continue;
-        };
-        let created_at = created.parse().map_err(|_| KeyError::Invalid {
-            path: path.clone(),
-            reason: "file name must be <alg>-<unix time>.pem".into(),
-        })?;
-        let pem = fs::read(&path).map_err(|source| KeyError::Io {
-            path: path.clone(),
-            source,
-        })?;
-        keys.push(SigningKey::from_pem(alg, &pem, created_at, &path)?);
+    fn states(&self) -> Vec<(String, KeyState)> {
+        let mut s: Vec<(String, KeyState)> = self
+            .keys
+            .iter()
+            .map(|k| (k.key.kid.clone(), k.state))
+            .collect();
+        s.sort_by(|a, b| a.0.cmp(&b.0));
+        s
     }
-    Ok(keys)
 }
 
-fn generate(dir: &Path, alg: Alg, now: i64) -> Result<SigningKey, KeyError> {
+/// How the ring is kept.
+#[derive(Debug, Clone, Copy)]
+pub struct RingSettings {
+    /// A node reloads the ring when its copy is this old (seconds).
+    pub reload_secs: i64,
+    /// A rotated key is published this long before it signs.
+    pub lead_secs: i64,
+    /// A retired key stays published this long (the longest token lifetime, and some).
+    pub retain_secs: i64,
+    /// Rotate each algorithm's key when the signing one is this old (none: only by hand).
+    pub rotation_interval: Option<i64>,
+}
+
+impl Default for RingSettings {
+    fn default() -> Self {
+        Self {
+            reload_secs: 30,
+            lead_secs: 300,
+            retain_secs: 3600 + 60,
+            rotation_interval: None,
+        }
+    }
+}
+
+struct Inner {
+    store: Store,
+    kek: Kek,
+    clock: Arc<dyn Clock>,
+    settings: RingSettings,
+    set: RwLock<Arc<KeySet>>,
+    loaded_at: AtomicI64,
+    reloading: tokio::sync::Mutex<()>,
+}
+
+/// This node's copy of the shared key ring.
+#[derive(Clone)]
+pub struct KeyRing(Arc<Inner>);
+
+impl std::fmt::Debug for KeyRing {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KeyRing")
+            .field("keys", &self.current().keys.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl KeyRing {
+    /// Opens the ring: imports key files found in `import_dir` (renaming each to
+    /// `*.imported`), generates a key for an algorithm that has none, settles states, and
+    /// loads it. Fails if a key cannot be opened with `kek`.
+    pub async fn open(
+        store: Store,
+        kek: Kek,
+        clock: Arc<dyn Clock>,
+        settings: RingSettings,
+        import_dir: Option<&Path>,
+    ) -> Result<Self, KeyError> {
+        let ring = Self(Arc::new(Inner {
+            store,
+            kek,
+            clock,
+            settings,
+            set: RwLock::new(Arc::new(KeySet::default())),
+            loaded_at: AtomicI64::new(i64::MIN),
+            reloading: tokio::sync::Mutex::new(()),
+        }));
+        if let Some(dir) = import_dir {
+            ring.import_files(dir).await?;
+        }
+        let now = ring.now();
+        let stored = ring.0.store.list_signing_keys().await?;
+        for alg in Alg::ALL {
+            let has = stored.iter().any(|k| {
+                k.alg == alg.as_str() && matches!(k.state, KeyState::Active | KeyState::Next)
+            });
+            if !has {
+                ring.add_key(alg, KeyState::Active, now, None).await?;
+                tracing::info!(alg = alg.as_str(), "generated a new signing key");
+            }
+        }
+        ring.reload().await?;
+        Ok(ring)
+    }
+
+    fn now(&self) -> i64 {
+        self.0.clock.now()
+    }
+
+    pub fn settings(&self) -> RingSettings {
+        self.0.settings
+    }
+
+    /// The ring as last loaded (no reload).
+    pub fn current(&self) -> Arc<KeySet> {
+        // A poisoned lock only means a writer panicked mid-swap of one pointer: the value
+        // is whole either way.
+        self.0.set.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// The ring, reloaded first if this node's copy is older than `reload_secs`.
+    pub async fn fresh(&self) -> Result<Arc<KeySet>, KeyError> {
+        let loaded = self.0.loaded_at.load(Ordering::Acquire);
+        if self.now().saturating_sub(loaded) < self.0.settings.reload_secs {
+            return Ok(self.current());
+        }
+        let reload_secs = self.0.settings.reload_secs;
+        self.reload_if(|_, loaded_at, now| now.saturating_sub(loaded_at) >= reload_secs)
+            .await
+    }
+
+    /// The ring for verifying a token whose header names `kid`: reloaded once more if the
+    /// kid is unknown here (another node may have just published it).
+    pub async fn for_kid(&self, kid: Option<&str>) -> Result<Arc<KeySet>, KeyError> {
+        let set = self.fresh().await?;
+        match kid {
+            Some(kid) if set.by_kid(kid).is_none() && looks_like_kid(kid) => {
+                self.reload_if(|set, _, _| set.by_kid(kid).is_none()).await
+            }
+            _ => Ok(set),
+        }
+    }
+
+    /// Reloads now.
+    pub async fn reload(&self) -> Result<Arc<KeySet>, KeyError> {
+        self.reload_if(|_, _, _| true).await
+    }
+
+    /// One reload at a time: callers that waited see the set the one before them loaded
+    /// and reload again only if `still` says so.
+    async fn reload_if(
+        &self,
+        still: impl Fn(&KeySet, i64, i64) -> bool,
+    ) -> Result<Arc<KeySet>, KeyError> {
+        let _guard = self.0.reloading.lock().await;
+        let current = self.current();
+        let now = self.now();
+        if !still(&current, self.0.loaded_at.load(Ordering::Acquire), now) {
+            return Ok(current);
+        }
+        let store = &self.0.store;
+        let changes = store.advance_keys(now, self.0.settings.retain_secs).await?;
+        if !changes.is_empty() {
+            tracing::info!(
+                activated = ?changes.activated,
+                retired = ?changes.retired,
+                removed = ?changes.removed,
+                "signing keys moved on"
+            );
+        }
+        if self.rotate_when_due(&current, now).await? {
+            store.advance_keys(now, self.0.settings.retain_secs).await?;
+        }
+        let states = store.signing_key_states().await?;
+        let set = if states == current.states() && !current.keys.is_empty() {
+            current
+        } else {
+            Arc::new(self.build(&current).await?)
+        };
+        *self.0.set.write().unwrap_or_else(|e| e.into_inner()) = set.clone();
+        self.0.loaded_at.store(now, Ordering::Release);
+        Ok(set)
+    }
+
+    /// The stored ring, opening only keys `previous` does not hold already.
+    async fn build(&self, previous: &KeySet) -> Result<KeySet, KeyError> {
+        let mut keys = Vec::new();
+        for stored in self.0.store.list_signing_keys().await? {
+            let Some(alg) = Alg::parse(&stored.alg) else {
+                tracing::warn!(kid = %stored.kid, alg = %stored.alg, "signing key of an unknown algorithm ignored");
+                continue;
+            };
+            let key = match previous.keys.iter().find(|k| k.key.kid == stored.kid) {
+                Some(k) => k.key.clone(),
+                None => {
+                    let pem = self.0.kek.open(&stored.kid, &stored.sealed_private_key)?;
+                    let key = SigningKey::from_pem(alg, &pem, stored.created_at).map_err(|_| {
+                        KeyError::Sealed {
+                            kid: stored.kid.clone(),
+                        }
+                    })?;
+                    if key.kid != stored.kid {
+                        return Err(KeyError::Sealed { kid: stored.kid });
+                    }
+                    Arc::new(key)
+                }
+            };
+            keys.push(RingKey {
+                key,
+                state: stored.state,
+                activates_at: stored.activates_at,
+                remove_at: stored.remove_at,
+            });
+        }
+        Ok(KeySet { keys })
+    }
+
+    /// Scheduled rotation: a new `next` key for each algorithm whose signing key is older
+    /// than `rotation_interval` and that has no next key yet.
+    async fn rotate_when_due(&self, set: &KeySet, now: i64) -> Result<bool, KeyError> {
+        let Some(interval) = self.0.settings.rotation_interval else {
+            return Ok(false);
+        };
+        let mut rotated = false;
+        for alg in Alg::ALL {
+            let has_next = set
+                .keys
+                .iter()
+                .any(|k| k.key.alg == alg && k.state == KeyState::Next);
+            let due = set
+                .active(alg)
+                .is_some_and(|k| now.saturating_sub(k.created_at) >= interval);
+            if due && !has_next {
+                let audit = Audit::new("gatehouse", "key.rotate", alg.as_str())
+                    .detail(json!({"scheduled": true}));
+                self.add_key(alg, KeyState::Next, now, Some(&audit)).await?;
+                rotated = true;
+            }
+        }
+        Ok(rotated)
+    }
+
+    /// Generates a key for `alg`, seals it and stores it in `state`; a `next` key activates
+    /// after the lead time. Returns its kid.
+    async fn add_key(
+        &self,
+        alg: Alg,
+        state: KeyState,
+        now: i64,
+        audit: Option<&Audit>,
+    ) -> Result<String, KeyError> {
+        // RSA key generation takes a while: off the async runtime.
+        let pem = tokio::task::spawn_blocking(move || generate_pem(alg))
+            .await
+            .map_err(|e| KeyError::Generate(e.to_string()))??;
+        let key = SigningKey::from_pem(alg, &pem, now).map_err(KeyError::Generate)?;
+        let activates_at = match state {
+            KeyState::Next => now + self.0.settings.lead_secs,
+            _ => now,
+        };
+        let audit = audit.map(|a| {
+            a.clone()
+                .detail(json!({"kid": key.kid, "alg": alg.as_str(), "activates_at": activates_at}))
+        });
+        self.0
+            .store
+            .insert_signing_key(
+                &StoredKey {
+                    kid: key.kid.clone(),
+                    alg: alg.as_str().to_owned(),
+                    state,
+                    sealed_private_key: self.0.kek.seal(&key.kid, &pem)?,
+                    created_at: now,
+                    activates_at,
+                    retired_at: None,
+                    remove_at: None,
+                },
+                audit.as_ref(),
+                now,
+            )
+            .await?;
+        Ok(key.kid)
+    }
+
+    /// Rotates `alg`: a new key, published now, signing after the lead time (at once when
+    /// the lead time is 0), on every node within the reload bound. The ring must open with
+    /// this node's key-encryption key first, so a wrong one cannot split the ring.
+    pub async fn rotate(&self, alg: Alg, audit: &Audit) -> Result<String, KeyError> {
+        self.reload().await?;
+        let kid = self
+            .add_key(alg, KeyState::Next, self.now(), Some(audit))
+            .await?;
+        self.reload().await?;
+        Ok(kid)
+    }
+
+    /// Imports `<alg>-<unix time>.pem` files from before keys lived in the database, each
+    /// once (the file is renamed to `*.imported`); the newest of each algorithm then signs.
+    async fn import_files(&self, dir: &Path) -> Result<(), KeyError> {
+        let Ok(entries) = fs::read_dir(dir) else {
+            return Ok(());
+        };
+        let now = self.now();
+        for entry in entries.flatten() {
+            let path = entry.path();
+            let Some(name) = path.file_name().and_then(|n| n.to_str()) else {
+                continue;
+            };
+            let Some(stem) = name.strip_suffix(".pem") else {
+                continue;
+            };
+            let Some((prefix, created)) = stem.split_once('-') else {
+                continue;
+            };
+            let Some(alg) = Alg::ALL.into_iter().find(|a| a.file_prefix() == prefix) else {
+                continue;
+            };
+            let invalid = |reason: String| KeyError::Invalid {
+                path: path.clone(),
+                reason,
+            };
+            let created_at: i64 = created
+                .parse()
+                .map_err(|_| invalid("file name must be <alg>-<unix time>.pem".into()))?;
+            let pem = fs::read(&path).map_err(|source| KeyError::Io {
+                path: path.clone(),
+                source,
+            })?;
+            let key = SigningKey::from_pem(alg, &pem, created_at).map_err(invalid)?;
+            // Imported as active, signing from its file time: `advance_keys` keeps the newest
+            // active one of each algorithm and retires the rest.
+            let inserted = self
+                .0
+                .store
+                .insert_signing_key(
+                    &StoredKey {
+                        kid: key.kid.clone(),
+                        alg: alg.as_str().to_owned(),
+                        state: KeyState::Active,
+                        sealed_private_key: self.0.kek.seal(&key.kid, &pem)?,
+                        created_at: created_at.min(now),
+                        activates_at: created_at.min(now),
+                        retired_at: None,
+                        remove_at: None,
+                    },
+                    Some(
+                        &Audit::new("gatehouse", "key.import", &key.kid)
+                            .detail(json!({"file": name, "alg": alg.as_str()})),
+                    ),
+                    now,
+                )
+                .await?;
+            let done = path.with_file_name(format!("{name}.imported"));
+            fs::rename(&path, &done).map_err(|source| KeyError::Io {
+                path: path.clone(),
+                source,
+            })?;
+            tracing::info!(file = %done.display(), kid = %key.kid, inserted, "imported a signing key file into the database; the file may be deleted");
+        }
+        self.0
+            .store
+            .advance_keys(now, self.0.settings.retain_secs)
+            .await?;
+        Ok(())
+    }
+}
+
+/// A kid this server could have issued: an RFC 7638 thumbprint (43 base64url characters).
+/// Others never cause a reload.
+fn looks_like_kid(kid: &str) -> bool {
+    kid.len() == 43
+        && kid
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
+fn generate_pem(alg: Alg) -> Result<Vec<u8>, KeyError> {
     let gen_err = |e: josekit::JoseError| KeyError::Generate(e.to_string());
-    let pem = match alg {
+    Ok(match alg {
         Alg::RS256 => RS256
             .generate_key_pair(2048)
             .map_err(gen_err)?
@@ -281,21 +686,10 @@ fn generate(dir: &Path, alg: Alg, now: i64) -> Result<SigningKey, KeyError> {
             .generate_key_pair()
             .map_err(gen_err)?
             .to_pem_private_key(),
-    };
-    // Never overwrite: two keys made in the same second get distinct names.
-    let mut created = now;
-    let path = loop {
-        let p = dir.join(format!("{}-{created}.pem", alg.file_prefix()));
-        if !p.exists() {
-            break p;
-        }
-        created += 1;
-    };
-    write_private(&path, &pem)?;
-    SigningKey::from_pem(alg, &pem, created, &path)
+    })
 }
 
-fn write_private(path: &Path, pem: &[u8]) -> Result<(), KeyError> {
+fn write_private(path: &Path, bytes: &[u8]) -> Result<(), KeyError> {
     let io = |source| KeyError::Io {
         path: path.to_owned(),
         source,
@@ -308,7 +702,7 @@ fn write_private(path: &Path, pem: &[u8]) -> Result<(), KeyError> {
         options.mode(0o600);
     }
     let mut file = options.open(path).map_err(io)?;
-    file.write_all(pem).map_err(io)?;
+    file.write_all(bytes).map_err(io)?;
     file.sync_all().map_err(io)
 }
 
@@ -317,32 +711,45 @@ mod tests {
     use super::*;
 
     #[test]
-    fn generates_once_and_publishes_public_members_only() {
-        let dir = std::env::temp_dir().join(format!("gatehouse-keys-{}", std::process::id()));
-        let _ = fs::remove_dir_all(&dir);
-        let first = KeySet::load_or_generate(&dir, 1_700_000_000).unwrap();
-        let second = KeySet::load_or_generate(&dir, 1_700_000_100).unwrap();
-        assert_eq!(first.all().len(), 2);
-        assert_eq!(
-            first.active(Alg::RS256).unwrap().kid,
-            second.active(Alg::RS256).unwrap().kid
-        );
-        let jwks = first.jwks().to_string();
+    fn sealed_keys_open_only_with_their_kek_and_in_their_row() {
+        let pem = generate_pem(Alg::ES256).unwrap();
+        let kek = Kek::generate();
+        let sealed = kek.seal("kid-a", &pem).unwrap();
+        assert!(!sealed.contains("PRIVATE"));
+        assert_eq!(kek.open("kid-a", &sealed).unwrap(), pem);
+        assert!(matches!(
+            kek.open("kid-b", &sealed),
+            Err(KeyError::Sealed { .. })
+        ));
+        assert!(matches!(
+            Kek::generate().open("kid-a", &sealed),
+            Err(KeyError::Sealed { .. })
+        ));
+        let text = kek.to_text();
+        assert_eq!(text.len(), 43);
+        assert_eq!(Kek::from_text(&text).unwrap().0, kek.0);
+        assert!(Kek::from_text("short").is_err());
+    }
+
+    #[test]
+    fn published_keys_have_public_members_only() {
+        let pem = generate_pem(Alg::RS256).unwrap();
+        let key = SigningKey::from_pem(Alg::RS256, &pem, 0).unwrap();
+        let set = KeySet {
+            keys: vec![RingKey {
+                key: Arc::new(key),
+                state: KeyState::Active,
+                activates_at: 0,
+                remove_at: None,
+            }],
+        };
+        let jwks = set.jwks().to_string();
         for private in [
             "\"d\"", "\"p\"", "\"q\"", "\"dp\"", "\"dq\"", "\"qi\"", "\"k\"",
         ] {
             assert!(!jwks.contains(private), "{private} in {jwks}");
         }
-        #[cfg(unix)]
-        for entry in fs::read_dir(&dir).unwrap() {
-            use std::os::unix::fs::PermissionsExt;
-            let mode = entry.unwrap().metadata().unwrap().permissions().mode();
-            assert_eq!(mode & 0o777, 0o600);
-        }
-        let kid = KeySet::rotate(&dir, Alg::ES256, 1_700_000_200).unwrap();
-        let rotated = KeySet::load_or_generate(&dir, 1_700_000_300).unwrap();
-        assert_eq!(rotated.active(Alg::ES256).unwrap().kid, kid);
-        assert_eq!(rotated.all().len(), 3);
-        fs::remove_dir_all(&dir).unwrap();
+        assert!(looks_like_kid(&set.ring()[0].key.kid));
+        assert!(!looks_like_kid("../../etc/passwd"));
     }
 }

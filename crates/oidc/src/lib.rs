@@ -16,7 +16,7 @@ use axum::Router;
 use gatehouse_core::Clock;
 use gatehouse_storage::Store;
 
-pub use keys::{Alg, KeyRing, KeySet};
+pub use keys::{Alg, Kek, KeyRing, KeySet, RingSettings};
 pub use tokens::{AccessTokenClaims, Minter, TokenSettings};
 
 /// The issuer identifier (OIDC Discovery §3, RFC 8414 §2): an https URL (http on loopback)
@@ -98,6 +98,40 @@ impl Oidc {
         self.clock.now()
     }
 
+    /// The ring to sign with: reloaded when stale, or this node's copy if the database
+    /// cannot be read right now (its keys are still ours).
+    pub async fn signing_keys(&self) -> Arc<KeySet> {
+        match self.keys.fresh().await {
+            Ok(set) => set,
+            Err(e) => {
+                tracing::warn!(error = %e, "key ring reload failed; signing with the copy held");
+                self.keys.current()
+            }
+        }
+    }
+
+    /// The ring to verify `token` with: reloaded when stale, and once more if the token
+    /// names a key this node has not seen (another node may have just published it).
+    /// `Err` means the ring could not be read, so nobody can tell whether the token is ours.
+    pub async fn keys_for(&self, token: &str) -> Result<Arc<KeySet>, keys::KeyError> {
+        let kid = josekit::jwt::decode_header(token)
+            .ok()
+            .and_then(|h| h.claim("kid").and_then(|v| v.as_str()).map(str::to_owned));
+        self.keys.for_kid(kid.as_deref()).await
+    }
+
+    /// As [`Oidc::keys_for`], falling back to this node's copy where a refusal is the safe
+    /// answer anyway (an `id_token_hint`, a known-device cookie).
+    pub async fn verification_keys(&self, token: &str) -> Arc<KeySet> {
+        match self.keys_for(token).await {
+            Ok(set) => set,
+            Err(e) => {
+                tracing::warn!(error = %e, "key ring reload failed; verifying with the copy held");
+                self.keys.current()
+            }
+        }
+    }
+
     /// The admin API as a resource (RFC 8707): it owns the `gatehouse:admin` scope, and
     /// its tokens live at most `admin_token_ttl`.
     pub fn admin_resource(&self) -> gatehouse_core::Resource {
@@ -128,10 +162,11 @@ impl Oidc {
         token: &str,
     ) -> Result<Option<AccessTokenClaims>, gatehouse_storage::StoreError> {
         let claims = if token.contains('.') {
-            let Ok(claims) =
-                self.minter
-                    .verify_access_token(&self.keys.current(), token, self.now())
-            else {
+            let keys = self.keys_for(token).await.map_err(|e| match e {
+                keys::KeyError::Store(e) => e,
+                other => gatehouse_storage::StoreError::Corrupt(other.to_string()),
+            })?;
+            let Ok(claims) = self.minter.verify_access_token(&keys, token, self.now()) else {
                 return Ok(None);
             };
             if self.store.is_access_token_revoked(&claims.jti).await? {

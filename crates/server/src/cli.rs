@@ -66,6 +66,27 @@ pub struct Cli {
         value_delimiter = ','
     )]
     pub trusted_proxies: Vec<String>,
+    /// The key-encryption key that seals signing keys in the database (32 bytes, base64url).
+    /// Every node must have the same one. Default: generated into the keys folder.
+    #[arg(
+        long,
+        global = true,
+        env = "GATEHOUSE_KEY_ENCRYPTION_KEY",
+        hide_env_values = true
+    )]
+    pub key_encryption_key: Option<String>,
+    /// A file holding the key-encryption key.
+    #[arg(long, global = true, env = "GATEHOUSE_KEY_ENCRYPTION_KEY_FILE")]
+    pub key_encryption_key_file: Option<PathBuf>,
+    /// How often each node reloads the shared key ring, seconds (1 to 300; default 30).
+    #[arg(long, global = true, env = "GATEHOUSE_KEY_RELOAD_INTERVAL")]
+    pub key_reload_interval: Option<i64>,
+    /// How long a rotated key is published before it signs, seconds (default 300).
+    #[arg(long, global = true, env = "GATEHOUSE_KEY_ROTATION_LEAD_TIME")]
+    pub key_rotation_lead_time: Option<i64>,
+    /// Rotate each signing key when it is this old, seconds (default: by hand only).
+    #[arg(long, global = true, env = "GATEHOUSE_KEY_ROTATION_INTERVAL")]
+    pub key_rotation_interval: Option<i64>,
     /// Lifetime in seconds of access tokens for the admin API (1 to 300; default 300).
     #[arg(long, global = true, env = "GATEHOUSE_ADMIN_TOKEN_TTL")]
     pub admin_token_ttl: Option<i64>,
@@ -113,6 +134,11 @@ impl Cli {
             trusted_proxies: (!self.trusted_proxies.is_empty())
                 .then(|| self.trusted_proxies.clone()),
             admin_token_ttl: self.admin_token_ttl,
+            key_encryption_key: self.key_encryption_key.clone(),
+            key_encryption_key_file: self.key_encryption_key_file.clone(),
+            key_reload_interval: self.key_reload_interval,
+            key_rotation_lead_time: self.key_rotation_lead_time,
+            key_rotation_interval: self.key_rotation_interval,
             registration_scopes: (!self.registration_scopes.is_empty())
                 .then(|| self.registration_scopes.clone()),
             registration_grant_types: (!self.registration_grant_types.is_empty())
@@ -871,51 +897,60 @@ async fn client_by_id(store: &Store, client_id: &str) -> Result<gatehouse_core::
 /// `gatehouse keys list|rotate`: works on the keys directory, which the server reads at start.
 /// `audit_store`: where a rotation is recorded (the database of the same configuration).
 pub async fn run_keys(
-    dir: &std::path::Path,
+    store: &Store,
+    config: &crate::Config,
     cmd: KeysCommand,
     now: i64,
-    audit_store: Option<&Store>,
 ) -> Result<(), CliError> {
-    use gatehouse_oidc::{Alg, KeySet};
+    use gatehouse_oidc::Alg;
     let keys_err = |e: gatehouse_oidc::keys::KeyError| CliError::Usage(e.to_string());
     match cmd {
+        // Reads the ring as stored: never creates a key, never needs the private parts.
         KeysCommand::List { json } => {
-            let set = KeySet::load_or_generate(dir, now).map_err(keys_err)?;
+            let keys = store.list_signing_keys().await?;
             let mut rows = Vec::new();
             let mut human = String::new();
-            for alg in Alg::ALL {
-                let active = set.active(alg).map(|k| k.kid.clone());
-                for k in set.all().iter().filter(|k| k.alg == alg) {
-                    let signing = active.as_deref() == Some(k.kid.as_str());
-                    rows.push(json!({"kid": k.kid, "alg": alg.as_str(), "created_at": k.created_at, "signing": signing}));
-                    human.push_str(&format!(
-                        "{}\t{}\t{}{}\n",
-                        alg.as_str(),
-                        k.kid,
-                        k.created_at,
-                        if signing { "\tsigning" } else { "" }
-                    ));
-                }
+            for k in &keys {
+                let signing = k.state == gatehouse_storage::KeyState::Active;
+                rows.push(
+                    json!({"kid": k.kid, "alg": k.alg, "state": k.state.as_str(),
+                                 "created_at": k.created_at, "activates_at": k.activates_at,
+                                 "remove_at": k.remove_at, "signing": signing}),
+                );
+                human.push_str(&format!(
+                    "{}\t{}\t{}\t{}\n",
+                    k.alg,
+                    k.kid,
+                    k.created_at,
+                    k.state.as_str()
+                ));
+            }
+            if keys.is_empty() {
+                human =
+                    "no signing keys yet: the server generates them at its first start\n".into();
             }
             print(json, json!(rows), human)
         }
         KeysCommand::Rotate { alg, json } => {
             let alg = Alg::parse(&alg)
                 .ok_or_else(|| CliError::Usage("--alg must be RS256 or ES256".into()))?;
-            let kid = KeySet::rotate(dir, alg, now).map_err(keys_err)?;
-            if let Some(store) = audit_store {
-                store
-                    .record_audit(
-                        &cli_audit("key.rotate", &kid).detail(json!({"alg": alg.as_str()})),
-                        now,
-                    )
-                    .await?;
-            }
+            let ring = crate::open_ring(
+                config,
+                store,
+                std::sync::Arc::new(gatehouse_core::SystemClock),
+            )
+            .await
+            .map_err(|e| CliError::Usage(e.to_string()))?;
+            let kid = ring
+                .rotate(alg, &cli_audit("key.rotate", alg.as_str()))
+                .await
+                .map_err(keys_err)?;
+            let activates = now + ring.settings().lead_secs;
             print(
                 json,
-                json!({"kid": kid, "alg": alg.as_str()}),
+                json!({"kid": kid, "alg": alg.as_str(), "activates_at": activates}),
                 format!(
-                    "new {} key {kid}; it signs from the next start, and older keys stay published\n",
+                    "new {} key {kid}: published now, signing on every node from {activates} (Unix time); older keys stay published until what they signed has expired\n",
                     alg.as_str()
                 ),
             )

@@ -33,6 +33,16 @@ pub struct RawConfig {
     pub signup: Option<bool>,
     /// Lifetime of access tokens for the admin API (at most 300 s).
     pub admin_token_ttl: Option<i64>,
+    /// The key-encryption key (32 bytes, base64url) that seals signing keys in the database.
+    pub key_encryption_key: Option<String>,
+    /// A file holding the key-encryption key.
+    pub key_encryption_key_file: Option<PathBuf>,
+    /// How often each node reloads the shared key ring, seconds.
+    pub key_reload_interval: Option<i64>,
+    /// How long a rotated key is published before it signs, seconds.
+    pub key_rotation_lead_time: Option<i64>,
+    /// Rotate each signing key when it is this old, seconds (none: by hand only).
+    pub key_rotation_interval: Option<i64>,
     /// The scopes dynamically registered clients may ask for.
     pub registration_scopes: Option<Vec<String>>,
     /// The grant types dynamically registered clients may ask for.
@@ -67,6 +77,13 @@ impl RawConfig {
             open_registration: other.open_registration.or(self.open_registration),
             signup: other.signup.or(self.signup),
             admin_token_ttl: other.admin_token_ttl.or(self.admin_token_ttl),
+            key_encryption_key: other.key_encryption_key.or(self.key_encryption_key),
+            key_encryption_key_file: other
+                .key_encryption_key_file
+                .or(self.key_encryption_key_file),
+            key_reload_interval: other.key_reload_interval.or(self.key_reload_interval),
+            key_rotation_lead_time: other.key_rotation_lead_time.or(self.key_rotation_lead_time),
+            key_rotation_interval: other.key_rotation_interval.or(self.key_rotation_interval),
             registration_scopes: other.registration_scopes.or(self.registration_scopes),
             registration_grant_types: other
                 .registration_grant_types
@@ -109,6 +126,32 @@ pub struct Config {
     pub signup: bool,
     pub admin_token_ttl: i64,
     pub registration_policy: gatehouse_core::client::RegistrationPolicy,
+    /// Where the key-encryption key comes from.
+    pub key_encryption_key: KekSource,
+    pub key_reload_interval: i64,
+    pub key_rotation_lead_time: i64,
+    pub key_rotation_interval: Option<i64>,
+}
+
+/// Where the key-encryption key comes from.
+#[derive(Clone, PartialEq, Eq)]
+pub enum KekSource {
+    /// Given in the configuration (or `GATEHOUSE_KEY_ENCRYPTION_KEY`).
+    Value(String),
+    /// A file an operator provides.
+    File(PathBuf),
+    /// `key-encryption-key` in the keys folder, generated at the first start (one node).
+    Generated(PathBuf),
+}
+
+impl std::fmt::Debug for KekSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Value(_) => f.write_str("Value(***)"),
+            Self::File(p) => write!(f, "File({})", p.display()),
+            Self::Generated(p) => write!(f, "Generated({})", p.display()),
+        }
+    }
 }
 
 fn is_loopback(url: &Url) -> bool {
@@ -178,7 +221,73 @@ impl Config {
                 ));
             }
         };
+        let keys_dir = raw
+            .keys_dir
+            .clone()
+            .unwrap_or_else(|| PathBuf::from(DEFAULT_KEYS_DIR));
+        let key_encryption_key = match (raw.key_encryption_key, raw.key_encryption_key_file) {
+            (Some(_), Some(_)) => {
+                return Err(ConfigError::new(
+                    "GATEHOUSE_KEY_ENCRYPTION_KEY (key_encryption_key)",
+                    "give the key or a file, not both",
+                ));
+            }
+            (Some(v), None) => {
+                gatehouse_oidc::Kek::from_text(&v).map_err(|e| {
+                    ConfigError::new(
+                        "GATEHOUSE_KEY_ENCRYPTION_KEY (key_encryption_key)",
+                        e.to_string(),
+                    )
+                })?;
+                KekSource::Value(v)
+            }
+            (None, Some(p)) => KekSource::File(p),
+            (None, None) => KekSource::Generated(keys_dir.join("key-encryption-key")),
+        };
+        let bounded = |value: Option<i64>,
+                       default: i64,
+                       range: std::ops::RangeInclusive<i64>,
+                       setting: &'static str| {
+            let v = value.unwrap_or(default);
+            if range.contains(&v) {
+                Ok(v)
+            } else {
+                Err(ConfigError::new(
+                    setting,
+                    format!(
+                        "must be a number of seconds from {} to {}",
+                        range.start(),
+                        range.end()
+                    ),
+                ))
+            }
+        };
+        let key_reload_interval = bounded(
+            raw.key_reload_interval,
+            30,
+            1..=300,
+            "GATEHOUSE_KEY_RELOAD_INTERVAL (key_reload_interval)",
+        )?;
+        let key_rotation_lead_time = bounded(
+            raw.key_rotation_lead_time,
+            300,
+            0..=7 * 86_400,
+            "GATEHOUSE_KEY_ROTATION_LEAD_TIME (key_rotation_lead_time)",
+        )?;
+        let key_rotation_interval = match raw.key_rotation_interval {
+            None => None,
+            Some(v) => Some(bounded(
+                Some(v),
+                v,
+                3600..=3 * 365 * 86_400,
+                "GATEHOUSE_KEY_ROTATION_INTERVAL (key_rotation_interval)",
+            )?),
+        };
         Ok(Self {
+            key_encryption_key,
+            key_reload_interval,
+            key_rotation_lead_time,
+            key_rotation_interval,
             admin_token_ttl,
             registration_policy,
             trusted_proxies,

@@ -15,12 +15,59 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use gatehouse_authorize::AuthorizeState;
 use gatehouse_core::Clock;
-use gatehouse_oidc::{Issuer, KeySet, Oidc, TokenSettings};
+use gatehouse_oidc::{Issuer, Oidc, TokenSettings};
 use gatehouse_storage::Store;
 use gatehouse_token::TokenState;
 use tokio::net::TcpListener;
 
-pub use config::{Config, ConfigError, RawConfig};
+pub use config::{Config, ConfigError, KekSource, RawConfig};
+
+/// The key-encryption key the configuration names. `create`: generate the default file
+/// when it is missing (the server's first start; never for a ring that exists already).
+pub fn open_kek(
+    config: &Config,
+    create: bool,
+) -> Result<gatehouse_oidc::Kek, gatehouse_oidc::keys::KeyError> {
+    match &config.key_encryption_key {
+        KekSource::Value(v) => gatehouse_oidc::Kek::from_text(v),
+        KekSource::File(p) => gatehouse_oidc::Kek::load(p),
+        KekSource::Generated(p) if create => gatehouse_oidc::Kek::load_or_create(p),
+        KekSource::Generated(p) => gatehouse_oidc::Kek::load(p),
+    }
+}
+
+/// How the key ring is kept: reload and lead times from the configuration; a retired key
+/// stays published as long as the longest-lived token it signed (plus a minute of skew).
+pub fn ring_settings(config: &Config) -> gatehouse_oidc::RingSettings {
+    gatehouse_oidc::RingSettings {
+        reload_secs: config.key_reload_interval,
+        lead_secs: config.key_rotation_lead_time,
+        retain_secs: config.access_token_ttl.max(config.id_token_ttl) + 60,
+        rotation_interval: config.key_rotation_interval,
+    }
+}
+
+/// Opens the shared key ring (importing key files from before keys lived in the database).
+pub async fn open_ring(
+    config: &Config,
+    store: &Store,
+    clock: Arc<dyn Clock>,
+) -> Result<gatehouse_oidc::KeyRing, StartError> {
+    let has_keys = !store
+        .signing_key_states()
+        .await
+        .map_err(|e| StartError::Keys(e.into()))?
+        .is_empty();
+    let kek = open_kek(config, !has_keys)?;
+    Ok(gatehouse_oidc::KeyRing::open(
+        store.clone(),
+        kek,
+        clock,
+        ring_settings(config),
+        Some(&config.keys_dir),
+    )
+    .await?)
+}
 
 /// The largest request body accepted anywhere: protocol forms are small (RFC 6749 requests
 /// are a few hundred bytes), so a megabyte body is refused before it is read.
@@ -79,8 +126,7 @@ impl App {
     /// and builds the router.
     pub async fn build(config: Config, clock: Arc<dyn Clock>) -> Result<Self, StartError> {
         let store = open_store(&config).await?;
-        let keys =
-            gatehouse_oidc::KeyRing::new(KeySet::load_or_generate(&config.keys_dir, clock.now())?);
+        let keys = open_ring(&config, &store, clock.clone()).await?;
         gatehouse_authorize::password::warm_up();
         let settings = TokenSettings {
             access_token_ttl: config.access_token_ttl,
@@ -109,7 +155,6 @@ impl App {
                 authorize,
                 open_registration: config.open_registration,
                 registration_policy: config.registration_policy.clone(),
-                keys_dir: config.keys_dir.clone(),
             }))
             .merge(health_routes(store.clone()))
             .fallback(not_found)

@@ -6,8 +6,8 @@ use std::sync::Arc;
 use clap::Parser;
 use gatehouse_core::{Clock, SystemClock};
 use gatehouse_server::cli::{
-    Cli, Command, KeysCommand, run_admin, run_client, run_group, run_keys, run_registration_token,
-    run_role, run_user,
+    Cli, Command, run_admin, run_client, run_group, run_keys, run_registration_token, run_role,
+    run_user,
 };
 use gatehouse_server::{App, Config, StartError, open_store};
 use tracing_subscriber::EnvFilter;
@@ -50,12 +50,8 @@ async fn main() -> ExitCode {
                 .map_or_else(fail, |()| ExitCode::SUCCESS),
             Err(e) => fail(e),
         },
-        // Listing needs no database; a rotation is recorded in the audit log.
-        Command::Keys(cmd @ KeysCommand::List { .. }) => run_keys(&config.keys_dir, cmd, now, None)
-            .await
-            .map_or_else(fail, |()| ExitCode::SUCCESS),
         Command::Keys(cmd) => match open_store(&config).await {
-            Ok(store) => run_keys(&config.keys_dir, cmd, now, Some(&store))
+            Ok(store) => run_keys(&store, &config, cmd, now)
                 .await
                 .map_or_else(fail, |()| ExitCode::SUCCESS),
             Err(e) => fail(e),

@@ -292,14 +292,19 @@ fn serve_generates_keys_answers_and_stops_on_sigterm() {
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
+        // The signing keys are in the database; the folder holds only the key-encryption
+        // key that seals them, readable by the owner alone.
         let keys: Vec<_> = std::fs::read_dir(env.dir.path().join("keys"))
             .unwrap()
             .map(|e| e.unwrap())
             .collect();
-        assert_eq!(keys.len(), 2);
-        for k in keys {
-            assert_eq!(k.metadata().unwrap().permissions().mode() & 0o777, 0o600);
-        }
+        assert_eq!(keys.len(), 1);
+        assert_eq!(keys[0].file_name(), "key-encryption-key");
+        assert_eq!(
+            keys[0].metadata().unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+        assert!(!contains(&env.db_bytes(), "PRIVATE KEY"), "keys are sealed");
         let status = Command::new("kill")
             .args(["-TERM", &child.id().to_string()])
             .status()
@@ -417,14 +422,42 @@ fn clients_are_administered_from_the_command_line() {
 #[test]
 fn signing_keys_are_listed_and_rotated() {
     let env = Env::new();
+    // Listing never creates keys.
     let keys = json_out(&env.run(&["keys", "list", "--json"], ""));
-    assert_eq!(keys.as_array().unwrap().len(), 2);
+    assert_eq!(keys.as_array().unwrap().len(), 0);
+    assert!(
+        !env.dir
+            .path()
+            .join("keys")
+            .join("key-encryption-key")
+            .exists()
+    );
+    // A rotation opens the ring (generating what a first start would), publishes the new
+    // key and lets it sign after the lead time.
     let rotated = json_out(&env.run(&["keys", "rotate", "--alg", "ES256", "--json"], ""));
     let kid = rotated["kid"].as_str().unwrap();
     let keys = json_out(&env.run(&["keys", "list", "--json"], ""));
     let keys = keys.as_array().unwrap();
     assert_eq!(keys.len(), 3, "the old ES256 key stays published");
+    let new = keys.iter().find(|k| k["kid"] == kid).unwrap();
+    assert_eq!(new["state"], "next", "published before it signs");
+    let rotated = json_out(&env.run(
+        &[
+            "keys",
+            "rotate",
+            "--alg",
+            "ES256",
+            "--key-rotation-lead-time",
+            "0",
+            "--json",
+        ],
+        "",
+    ));
+    let kid = rotated["kid"].as_str().unwrap();
+    let keys = json_out(&env.run(&["keys", "list", "--json"], ""));
     let signing: Vec<&serde_json::Value> = keys
+        .as_array()
+        .unwrap()
         .iter()
         .filter(|k| k["alg"] == "ES256" && k["signing"] == true)
         .collect();

@@ -149,6 +149,24 @@ pub mod consent {
     no_relations!();
 }
 
+pub mod signing_key {
+    use sea_orm::entity::prelude::*;
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "signing_keys")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub kid: String,
+        pub alg: String,
+        pub state: String,
+        pub sealed_private_key: String,
+        pub created_at: i64,
+        pub activates_at: i64,
+        pub retired_at: Option<i64>,
+        pub remove_at: Option<i64>,
+    }
+    no_relations!();
+}
+
 pub mod throttle_counter {
     use sea_orm::entity::prelude::*;
     #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]

@@ -39,6 +39,9 @@ pub async fn introspect(
     .await;
     match result {
         Ok(v) => json_no_store(v),
+        // Whatever failed on our side, nobody can tell whether the token is live: 503,
+        // never an "inactive" that a resource server would act on.
+        Err(TokenError::Server(detail)) => TokenError::Unavailable(detail).into_response(),
         Err(e) => e.into_response(),
     }
 }

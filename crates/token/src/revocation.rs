@@ -73,10 +73,14 @@ async fn revoke_token(state: &TokenState, client: &Client, token: &str) -> Resul
         return Ok(());
     }
     // A JWT access token: revoked only by the client it was issued to. An expired one needs
-    // nothing; verify_access_token refuses it already.
-    if let Ok(claims) = oidc
-        .minter
-        .verify_access_token(&oidc.keys.current(), token, now)
+    // nothing; verify_access_token refuses it already. A token naming a key this node has
+    // not seen reloads the ring first, and if the ring cannot be read the answer is 503:
+    // "not ours" would be a false 200 (RFC 7009 §2.2.1).
+    let keys = oidc
+        .keys_for(token)
+        .await
+        .map_err(|e| TokenError::Unavailable(e.to_string()))?;
+    if let Ok(claims) = oidc.minter.verify_access_token(&keys, token, now)
         && claims.client_id == client.client_id
     {
         store

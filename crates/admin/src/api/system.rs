@@ -22,8 +22,15 @@ pub struct KeyView {
     /// `RS256` or `ES256`.
     pub alg: String,
     pub created_at: i64,
-    /// Whether it signs new tokens (the newest key of its algorithm does).
+    /// Whether it signs new tokens (one key per algorithm does).
     pub active: bool,
+    /// `next` (published, not yet signing), `active` or `retired` (published until what it
+    /// signed has expired).
+    pub state: String,
+    /// When it signs (or signed) from.
+    pub activates_at: i64,
+    /// For a retired key, when it leaves the JWKS.
+    pub remove_at: Option<i64>,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -175,57 +182,37 @@ pub(super) fn routes() -> Vec<Route> {
     ]
 }
 
-pub(crate) fn key_views(state: &AdminState) -> Vec<KeyView> {
-    let keys = state.oidc().keys.current();
+pub(crate) async fn key_views(state: &AdminState) -> Vec<KeyView> {
+    let keys = state.oidc().signing_keys().await;
     let mut views: Vec<KeyView> = keys
-        .all()
+        .ring()
         .iter()
         .map(|k| KeyView {
-            kid: k.kid.clone(),
-            alg: k.alg.as_str().to_owned(),
-            created_at: k.created_at,
-            active: keys.active(k.alg).is_some_and(|a| a.kid == k.kid),
+            kid: k.key.kid.clone(),
+            alg: k.key.alg.as_str().to_owned(),
+            created_at: k.key.created_at,
+            active: k.state == gatehouse_storage::KeyState::Active,
+            state: k.state.as_str().to_owned(),
+            activates_at: k.activates_at,
+            remove_at: k.remove_at,
         })
         .collect();
     views.sort_by(|a, b| (&a.alg, -a.created_at).cmp(&(&b.alg, -b.created_at)));
     views
 }
 
-/// Generates a new signing key on disk and makes it the one that signs.
+/// Generates a new signing key in the shared ring: published at once, signing on every
+/// node after the lead time. The key and its audit row are written in one transaction.
 pub(crate) async fn rotate(state: &AdminState, admin: &Admin, alg: &str) -> ApiResult<KeyView> {
     let alg = Alg::parse(alg).ok_or_else(|| ApiError::invalid("alg must be RS256 or ES256"))?;
-    let now = state.oidc().now();
-    let dir = state.keys_dir.clone();
-    // RSA key generation takes a while: off the async runtime.
-    let reloaded = tokio::task::spawn_blocking(move || {
-        let kid = gatehouse_oidc::KeySet::rotate(&dir, alg, now)?;
-        let set = gatehouse_oidc::KeySet::load_or_generate(&dir, now)?;
-        Ok::<_, gatehouse_oidc::keys::KeyError>((kid, set))
-    })
-    .await
-    .map_err(ApiError::unavailable)?;
-    let (kid, set) = reloaded.map_err(ApiError::unavailable)?;
-    state.oidc().keys.replace(set);
-    // The key is on disk and signing by now; an audit failure must not claim otherwise.
-    if let Err(e) = state
+    let kid = state
         .oidc()
-        .store
-        .record_audit(
-            &admin
-                .audit("key.rotate", &kid)
-                .detail(json!({"alg": alg.as_str()})),
-            now,
-        )
+        .keys
+        .rotate(alg, &admin.audit("key.rotate", alg.as_str()))
         .await
-    {
-        tracing::error!(error = %e, kid = %kid, "key rotated but its audit row could not be written");
-        return Err(ApiError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "temporarily_unavailable",
-            "the new key was generated and signs now, but the audit log could not record it",
-        ));
-    }
+        .map_err(ApiError::unavailable)?;
     key_views(state)
+        .await
         .into_iter()
         .find(|k| k.kid == kid)
         .ok_or_else(|| ApiError::unavailable("the new key did not load"))
@@ -279,7 +266,7 @@ pub(crate) async fn create_registration_token(
 }
 
 async fn list_keys(State(state): State<AdminState>) -> Json<Vec<KeyView>> {
-    Json(key_views(&state))
+    Json(key_views(&state).await)
 }
 
 async fn rotate_key(

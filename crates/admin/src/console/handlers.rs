@@ -80,7 +80,7 @@ fn notice(query: Option<&str>) -> Option<String> {
         "group" => "Groups updated.",
         "deleted" => "Deleted.",
         "created" => "Created.",
-        "rotated" => "New key generated; it signs from now on.",
+        "rotated" => "New key published; it signs on every node after the lead time.",
         "resource-created" => "API registered.",
         "resource-deleted" => "API removed.",
         "withdrawn" => "Registration token withdrawn.",
@@ -915,6 +915,7 @@ async fn keys_page(
             &KeysPage {
                 layout: layout(state, admin, notice, error),
                 keys: system::key_views(state)
+                    .await
                     .into_iter()
                     .map(|k| KeyRow {
                         created: pages::when(k.created_at),

@@ -152,7 +152,7 @@ pub(crate) async fn issue_access_token(
     match client.access_token_format {
         gatehouse_core::AccessTokenFormat::Jwt => oidc
             .minter
-            .access_token(&oidc.keys.current(), input, now)
+            .access_token(&*oidc.signing_keys().await, input, now)
             .map_err(TokenError::server),
         gatehouse_core::AccessTokenFormat::Opaque => {
             let value = gatehouse_core::secret::new_secret();
@@ -243,7 +243,7 @@ pub(crate) async fn user_token_response(
             };
             oidc.minter
                 .id_token(
-                    &oidc.keys.current(),
+                    &*oidc.signing_keys().await,
                     gatehouse_oidc::tokens::IdTokenInput {
                         sub: t.user_id,
                         client_id: &client.client_id,
