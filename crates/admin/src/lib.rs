@@ -34,6 +34,12 @@ impl AdminState {
     }
 }
 
+impl FromRef<AdminState> for Oidc {
+    fn from_ref(state: &AdminState) -> Self {
+        state.authorize.oidc.clone()
+    }
+}
+
 impl FromRef<AdminState> for AuthorizeState {
     fn from_ref(state: &AdminState) -> Self {
         state.authorize.clone()

@@ -267,11 +267,20 @@ async fn proceed(
                 Ok(c) => c,
                 Err(e) => return unavailable_redirect(state, &target, e),
             };
-            let pending_id = match &pending {
-                Some(p) => p.id.clone(),
-                None => match save_pending(state, &req, &current.session.id_hash).await {
+            let pending_id = match (&pending, &session) {
+                (Some(p), _) => p.id.clone(),
+                // A browser with a session row keeps the request server-side.
+                (None, Some(s)) => match save_pending(state, &req, &s.id_hash).await {
                     Ok(id) => id,
                     Err(e) => return unavailable_redirect(state, &target, e),
+                },
+                // An anonymous browser gets it sealed and bound to its cookie: nothing is
+                // written until it signs in.
+                (None, None) => match seal_pending(state, &req, &current.session.id_hash) {
+                    Some(sealed) => sealed,
+                    None => {
+                        return unavailable_redirect(state, &target, "sealing the request failed");
+                    }
                 },
             };
             let step = if outcome == Outcome::Login {
@@ -283,6 +292,73 @@ async fn proceed(
             with_cookie(see_other(&location), current.set_cookie)
         }
     }
+}
+
+/// A pending request sealed for the browser that started it (`session_hash` is its
+/// cookie's hash): what the row would hold, encrypted and authenticated, expiring with it.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct SealedRequest {
+    request: String,
+    session_hash: String,
+    created_at: i64,
+    expires_at: i64,
+}
+
+const SEALED_REQUEST: &str = "pending-request";
+
+fn seal_pending(
+    state: &AuthorizeState,
+    req: &AuthorizationRequest,
+    session_hash: &str,
+) -> Option<String> {
+    let now = state.oidc.now();
+    let sealed = SealedRequest {
+        request: serde_json::to_string(req).ok()?,
+        session_hash: session_hash.to_owned(),
+        created_at: now,
+        expires_at: now + state.request_ttl,
+    };
+    state
+        .oidc
+        .sealer
+        .seal(SEALED_REQUEST, &serde_json::to_vec(&sealed).ok()?)
+}
+
+/// Is this pending-request reference a sealed request rather than a row id?
+pub(crate) fn is_sealed(id: &str) -> bool {
+    id.contains('.')
+}
+
+/// After a sign-in: the pending request, now owned by the signed-in session `session_hash`
+/// and marked signed in for. A sealed request becomes a row only now; a row is rebound.
+/// Returns the row id to continue with.
+pub(crate) async fn bind_pending(
+    state: &AuthorizeState,
+    id: &str,
+    req: &AuthorizationRequest,
+    session_hash: &str,
+    now: i64,
+) -> Result<String, gatehouse_storage::StoreError> {
+    let store = &state.oidc.store;
+    if !is_sealed(id) {
+        store.mark_request_logged_in(id, session_hash, now).await?;
+        return Ok(id.to_owned());
+    }
+    let row = secret::new_secret();
+    store
+        .save_pending_request(&PendingRequest {
+            id: row.clone(),
+            client_id: req.client_id.clone(),
+            request: serde_json::to_string(req)
+                .map_err(|e| gatehouse_storage::StoreError::Corrupt(e.to_string()))?,
+            session_hash: Some(session_hash.to_owned()),
+            logged_in_at: Some(now),
+            consented_at: None,
+            created_at: now,
+            expires_at: now + state.request_ttl,
+        })
+        .await?;
+    Ok(row)
 }
 
 async fn save_pending(
@@ -371,22 +447,48 @@ pub(crate) async fn load_pending(
     id: Option<&str>,
     session: Option<&BrowserSession>,
 ) -> Result<(PendingRequest, AuthorizationRequest, Client), Response> {
-    // Ids are 256-bit base64url values: anything else is unknown without asking the store.
-    let Some(id) = id.filter(|i| {
-        i.len() == 43
-            && i.bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-    }) else {
-        return Err(state.expired_request());
-    };
     let Some(session) = session else {
         return Err(state.expired_request());
     };
     let now = state.oidc.now();
-    let pending = match state.oidc.store.find_pending_request(id, now).await {
-        Ok(Some(p)) if p.session_hash.as_deref() == Some(session.id_hash.as_str()) => p,
-        Ok(_) => return Err(state.expired_request()),
-        Err(e) => return Err(state.unavailable("pending request", e)),
+    let pending = match id {
+        // Sealed for an anonymous browser: it must be this browser's and not expired.
+        Some(sealed) if is_sealed(sealed) => {
+            let opened = state
+                .oidc
+                .sealer
+                .open(SEALED_REQUEST, sealed)
+                .and_then(|b| serde_json::from_slice::<SealedRequest>(&b).ok())
+                .filter(|r| r.session_hash == session.id_hash && r.expires_at > now);
+            let Some(r) = opened else {
+                return Err(state.expired_request());
+            };
+            PendingRequest {
+                id: sealed.to_owned(),
+                client_id: String::new(),
+                request: r.request,
+                session_hash: Some(r.session_hash),
+                logged_in_at: None,
+                consented_at: None,
+                created_at: r.created_at,
+                expires_at: r.expires_at,
+            }
+        }
+        // Ids are 256-bit base64url values: anything else is unknown without asking the
+        // store.
+        Some(id)
+            if id.len() == 43
+                && id
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') =>
+        {
+            match state.oidc.store.find_pending_request(id, now).await {
+                Ok(Some(p)) if p.session_hash.as_deref() == Some(session.id_hash.as_str()) => p,
+                Ok(_) => return Err(state.expired_request()),
+                Err(e) => return Err(state.unavailable("pending request", e)),
+            }
+        }
+        _ => return Err(state.expired_request()),
     };
     let Ok(req) = serde_json::from_str::<AuthorizationRequest>(&pending.request) else {
         return Err(state.expired_request());

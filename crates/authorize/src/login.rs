@@ -111,7 +111,7 @@ async fn login_submit(
     };
     let request = match form.get("request") {
         Some(id) => match load_pending(&state, Some(id), Some(&session)).await {
-            Ok((p, _, client)) => Some((p.id, client.name)),
+            Ok((p, req, client)) => Some((p.id, client.name, req)),
             Err(res) => return res,
         },
         None => None,
@@ -121,10 +121,10 @@ async fn login_submit(
     let password = form.get("password").unwrap_or("");
     let page = Form {
         csrf_token: &session.csrf_token,
-        request_id: request.as_ref().map(|(id, _)| id.as_str()),
+        request_id: request.as_ref().map(|(id, _, _)| id.as_str()),
         device: device.as_deref(),
         next: next_param(form.get("next")),
-        client_name: request.as_ref().map(|(_, n)| n.as_str()),
+        client_name: request.as_ref().map(|(_, n, _)| n.as_str()),
         username: if username.len() <= throttle::MAX_USERNAME_BYTES {
             username
         } else {
@@ -236,15 +236,12 @@ async fn login_submit(
         return state.unavailable("login", e);
     }
     let location = match &request {
-        Some((id, _)) => {
-            if let Err(e) = state
-                .oidc
-                .store
-                .mark_request_logged_in(id, &fresh.id_hash, now)
-                .await
+        Some((id, _, req)) => {
+            let id = match crate::endpoint::bind_pending(&state, id, req, &fresh.id_hash, now).await
             {
-                return state.unavailable("login", e);
-            }
+                Ok(id) => id,
+                Err(e) => return state.unavailable("login", e),
+            };
             format!(
                 "{}/authorize/continue?request={id}",
                 state.oidc.issuer.as_str()

@@ -105,18 +105,52 @@ impl AuthorizeState {
             .map(|u| (u, auth_time)))
     }
 
-    /// The request's session, or a new anonymous one (which needs its cookie set).
+    /// A browser without a session row, known only by its cookie value: nothing is stored
+    /// for it. Its CSRF token is a MAC of the cookie's hash, so any node can check it, and
+    /// a sign-in replaces it with a real session (a new value, a row).
+    fn anonymous(&self, value: &str) -> BrowserSession {
+        let id_hash = secret::hash_secret(value);
+        let now = self.oidc.now();
+        BrowserSession {
+            csrf_token: self.oidc.sealer.mac("anonymous-csrf", id_hash.as_bytes()),
+            id_hash,
+            sid: String::new(),
+            user_id: None,
+            auth_time: None,
+            created_at: now,
+            expires_at: now + ANONYMOUS_TTL,
+        }
+    }
+
+    /// The request's session: its row, or, for a browser with a cookie but no row, the
+    /// anonymous session that cookie names.
+    pub async fn current_session(
+        &self,
+        headers: &HeaderMap,
+    ) -> StoreResult<Option<BrowserSession>> {
+        let Some(value) = self.cookie.read(headers) else {
+            return Ok(None);
+        };
+        let found = self
+            .oidc
+            .store
+            .find_session(&secret::hash_secret(&value), self.oidc.now())
+            .await?;
+        Ok(Some(found.unwrap_or_else(|| self.anonymous(&value))))
+    }
+
+    /// The request's session, or a new anonymous one (which needs its cookie set). Writes
+    /// nothing: anonymous traffic costs no row (the first successful sign-in creates one).
     pub async fn ensure_session(&self, headers: &HeaderMap) -> StoreResult<Current> {
-        if let Some(session) = self.load_session(headers).await? {
+        if let Some(session) = self.current_session(headers).await? {
             return Ok(Current {
                 session,
                 set_cookie: None,
             });
         }
-        let (value, session) = self.new_session(None);
-        self.oidc.store.create_session(&session).await?;
+        let value = secret::new_secret();
         Ok(Current {
-            session,
+            session: self.anonymous(&value),
             set_cookie: Some(self.cookie.set(&value)),
         })
     }
@@ -158,7 +192,7 @@ impl AuthorizeState {
         }
         let form = Params::parse(body);
         let session = self
-            .load_session(headers)
+            .current_session(headers)
             .await
             .map_err(|e| self.unavailable(context, e))?;
         match session {

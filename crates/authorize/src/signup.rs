@@ -109,12 +109,12 @@ async fn signup_submit(
         Ok(v) => v,
         Err(res) => return res,
     };
-    let request_id = match form.get("request") {
+    let (request_id, pending_req) = match form.get("request") {
         Some(id) => match load_pending(&state, Some(id), Some(&session)).await {
-            Ok((p, _, _)) => Some(p.id),
+            Ok((p, req, _)) => (Some(p.id), Some(req)),
             Err(res) => return res,
         },
-        None => None,
+        None => (None, None),
     };
     let username = form.get("username").unwrap_or("").trim();
     let email = form.get("email").unwrap_or("").trim();
@@ -212,17 +212,19 @@ async fn signup_submit(
     if let Err(e) = store.replace_session(Some(&session.id_hash), &fresh).await {
         return state.unavailable("signup", e);
     }
-    let location = match &request_id {
-        Some(rid) => {
-            if let Err(e) = store.mark_request_logged_in(rid, &fresh.id_hash, now).await {
-                return state.unavailable("signup", e);
-            }
+    let location = match (&request_id, &pending_req) {
+        (Some(rid), Some(req)) => {
+            let rid =
+                match crate::endpoint::bind_pending(&state, rid, req, &fresh.id_hash, now).await {
+                    Ok(id) => id,
+                    Err(e) => return state.unavailable("signup", e),
+                };
             state
                 .oidc
                 .issuer
                 .url(&format!("/authorize/continue?request={rid}"))
         }
-        None => state.oidc.issuer.url("/"),
+        _ => state.oidc.issuer.url("/"),
     };
     tracing::info!(user = %id, "account created by sign-up");
     let mut res = see_other(&location);

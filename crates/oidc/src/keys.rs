@@ -147,6 +147,11 @@ impl Kek {
         Self::from_text(&text)
     }
 
+    /// The sealer for browser state, derived from this key (every node derives the same).
+    pub fn sealer(&self) -> crate::Sealer {
+        crate::Sealer::derive(&self.0)
+    }
+
     fn seal(&self, kid: &str, pem: &[u8]) -> Result<String, KeyError> {
         let err = |e: josekit::JoseError| KeyError::Kek(e.to_string());
         let mut header = josekit::jwe::JweHeader::new();

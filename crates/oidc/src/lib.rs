@@ -5,6 +5,8 @@ pub mod client_assertion;
 pub mod client_keys;
 pub mod discovery;
 pub mod keys;
+pub mod net;
+pub mod seal;
 pub mod tokens;
 pub mod userinfo;
 
@@ -17,6 +19,7 @@ use gatehouse_core::Clock;
 use gatehouse_storage::Store;
 
 pub use keys::{Alg, Kek, KeyRing, KeySet, RingSettings};
+pub use seal::Sealer;
 pub use tokens::{AccessTokenClaims, Minter, TokenSettings};
 
 /// The issuer identifier (OIDC Discovery §3, RFC 8414 §2): an https URL (http on loopback)
@@ -67,6 +70,10 @@ pub struct Oidc {
     pub clock: Arc<dyn Clock>,
     /// Client key sets fetched from `jwks_uri`s.
     pub client_keys: Arc<client_keys::ClientKeys>,
+    /// Seals what the server hands browsers before they have a session row.
+    pub sealer: Sealer,
+    /// Reverse proxies whose `X-Forwarded-For` is believed (see [`net::ClientIp`]).
+    pub trusted_proxies: Arc<[std::net::IpAddr]>,
 }
 
 impl Oidc {
@@ -76,6 +83,7 @@ impl Oidc {
         issuer: Issuer,
         settings: TokenSettings,
         clock: Arc<dyn Clock>,
+        sealer: Sealer,
     ) -> Self {
         let minter = Minter {
             issuer: issuer.as_str().to_owned(),
@@ -91,6 +99,8 @@ impl Oidc {
             minter,
             clock,
             client_keys,
+            sealer,
+            trusted_proxies: Arc::from(Vec::new()),
         }
     }
 

@@ -934,7 +934,7 @@ pub async fn run_keys(
         KeysCommand::Rotate { alg, json } => {
             let alg = Alg::parse(&alg)
                 .ok_or_else(|| CliError::Usage("--alg must be RS256 or ES256".into()))?;
-            let ring = crate::open_ring(
+            let (ring, _) = crate::open_ring(
                 config,
                 store,
                 std::sync::Arc::new(gatehouse_core::SystemClock),

@@ -52,21 +52,23 @@ pub async fn open_ring(
     config: &Config,
     store: &Store,
     clock: Arc<dyn Clock>,
-) -> Result<gatehouse_oidc::KeyRing, StartError> {
+) -> Result<(gatehouse_oidc::KeyRing, gatehouse_oidc::Sealer), StartError> {
     let has_keys = !store
         .signing_key_states()
         .await
         .map_err(|e| StartError::Keys(e.into()))?
         .is_empty();
     let kek = open_kek(config, !has_keys)?;
-    Ok(gatehouse_oidc::KeyRing::open(
+    let sealer = kek.sealer();
+    let ring = gatehouse_oidc::KeyRing::open(
         store.clone(),
         kek,
         clock,
         ring_settings(config),
         Some(&config.keys_dir),
     )
-    .await?)
+    .await?;
+    Ok((ring, sealer))
 }
 
 /// The largest request body accepted anywhere: protocol forms are small (RFC 6749 requests
@@ -126,7 +128,7 @@ impl App {
     /// and builds the router.
     pub async fn build(config: Config, clock: Arc<dyn Clock>) -> Result<Self, StartError> {
         let store = open_store(&config).await?;
-        let keys = open_ring(&config, &store, clock.clone()).await?;
+        let (keys, sealer) = open_ring(&config, &store, clock.clone()).await?;
         gatehouse_authorize::password::warm_up();
         let settings = TokenSettings {
             access_token_ttl: config.access_token_ttl,
@@ -136,16 +138,17 @@ impl App {
             admin_token_ttl: config.admin_token_ttl,
             ..TokenSettings::default()
         };
-        let oidc = Oidc::new(
+        let mut oidc = Oidc::new(
             store.clone(),
             keys.clone(),
             Issuer::new(&config.issuer),
             settings,
             clock.clone(),
+            sealer,
         );
+        oidc.trusted_proxies = Arc::from(config.trusted_proxies.clone());
         let mut authorize = AuthorizeState::new(oidc.clone());
         authorize.session_ttl = config.session_ttl;
-        authorize.trusted_proxies = Arc::from(config.trusted_proxies.clone());
         authorize.signup = config.signup;
         let app = Router::new()
             .merge(gatehouse_oidc::routes(oidc.clone()))

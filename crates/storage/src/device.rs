@@ -219,9 +219,12 @@ impl Store {
         }
     }
 
+    /// Deletes device requests ten minutes after they expired (long enough for a device
+    /// still polling to hear `expired_token`, short enough that unanswered requests do not
+    /// pile up: the housekeeping task runs every ten minutes).
     pub async fn prune_device_codes(&self, now: i64) -> StoreResult<u64> {
         Ok(device_code::Entity::delete_many()
-            .filter(device_code::Column::ExpiresAt.lte(now - 86_400))
+            .filter(device_code::Column::ExpiresAt.lte(now - 600))
             .exec(&self.db)
             .await?
             .rows_affected)

@@ -130,6 +130,33 @@ impl Store {
         Ok(Self { db })
     }
 
+    /// How many rows each table that traffic can grow holds: what the anonymous-traffic
+    /// test and benchmark measure.
+    pub async fn row_counts(&self) -> StoreResult<Vec<(&'static str, u64)>> {
+        use sea_orm::{ConnectionTrait, Statement};
+        let mut out = Vec::new();
+        for table in [
+            "sessions",
+            "authorization_requests",
+            "device_codes",
+            "throttle_counters",
+            "grants",
+            "authorization_codes",
+            "audit_log",
+        ] {
+            let row = self
+                .db
+                .query_one_raw(Statement::from_string(
+                    self.db.get_database_backend(),
+                    format!("SELECT COUNT(*) AS n FROM {table}"),
+                ))
+                .await?;
+            let n: i64 = row.map(|r| r.try_get("", "n")).transpose()?.unwrap_or(0);
+            out.push((table, n as u64));
+        }
+        Ok(out)
+    }
+
     /// Readiness: can the database answer a query right now?
     pub async fn ping(&self) -> StoreResult<()> {
         Ok(self.db.ping().await?)

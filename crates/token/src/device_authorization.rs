@@ -7,7 +7,8 @@ use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use gatehouse_core::device::{display_user_code, new_user_code};
 use gatehouse_core::{DeviceAuthorization, DeviceStatus, GrantType, Scopes, secret};
-use gatehouse_storage::StoreError;
+use gatehouse_oidc::net::ClientIp;
+use gatehouse_storage::{Attempt, StoreError, ThrottlePolicy};
 use serde_json::json;
 
 use crate::error::TokenError;
@@ -18,8 +19,28 @@ pub const DEVICE_CODE_TTL: i64 = 600;
 /// The initial polling interval.
 pub const POLL_INTERVAL: i64 = 5;
 
+/// Device requests per client: 30 at once, then one every 6 s (600 an hour). A flood of
+/// requests naming one public client (whose id is no secret) is slowed to that, and costs
+/// at most that many rows.
+const PER_CLIENT: ThrottlePolicy = ThrottlePolicy {
+    free: 30,
+    leak_secs: 6,
+    base_lock_secs: 6,
+    max_lock_secs: 6,
+};
+
+/// Device requests per address (an IPv6 /64): 10 at once, one a minute after that, locks
+/// growing to 15 minutes for whoever keeps pushing.
+const PER_ADDRESS: ThrottlePolicy = ThrottlePolicy {
+    free: 10,
+    leak_secs: 60,
+    base_lock_secs: 60,
+    max_lock_secs: 15 * 60,
+};
+
 pub async fn device_authorization(
     State(state): State<TokenState>,
+    ClientIp(ip): ClientIp,
     RawQuery(query): RawQuery,
     headers: HeaderMap,
     body: Bytes,
@@ -31,6 +52,23 @@ pub async fn device_authorization(
                 "the client is not registered for the device_code grant".into(),
             ));
         }
+        // Counted before anything is written; a refused request writes nothing at all (the
+        // counters' own rows included), so a flood adds no rows once a limit is reached.
+        let now = state.oidc.now();
+        let client_key = format!("device-client:{}", client.client_id);
+        let address_key = format!("device-address:{}", gatehouse_core::net::address_bucket_of(&ip));
+        match state
+            .oidc
+            .store
+            .count_attempt(&[(client_key.as_str(), &PER_CLIENT), (address_key.as_str(), &PER_ADDRESS)], now)
+            .await
+            .map_err(TokenError::server)?
+        {
+            Attempt::Counted { .. } => {}
+            Attempt::Refused { until } => {
+                return Err(TokenError::SlowDown { retry_after: (until - now).max(1) });
+            }
+        }
         let scope = form.get("scope").unwrap_or("");
         if scope.len() > 2048 {
             return Err(TokenError::InvalidScope("scope is longer than 2048 bytes".into()));
@@ -41,7 +79,6 @@ pub async fn device_authorization(
                 "the client may not ask for every requested scope".into(),
             ));
         }
-        let now = state.oidc.now();
         let device_code = secret::new_secret();
         // A user code collides with a live one about once in 25 billion draws; draw again.
         for _ in 0..5 {

@@ -27,6 +27,10 @@ pub enum TokenError {
     /// `slow_down`, `access_denied`, `expired_token`.
     #[error("{0}")]
     Device(&'static str),
+    /// Too many requests (the device authorization endpoint's throttles): 429 with
+    /// `Retry-After`.
+    #[error("slow_down: retry after {retry_after} s")]
+    SlowDown { retry_after: i64 },
     /// Something failed on our side. The detail goes to the log, never to the client.
     #[error("server_error: {0}")]
     Server(String),
@@ -59,6 +63,7 @@ impl TokenError {
             Self::InvalidScope(_) => "invalid_scope",
             Self::InvalidTarget(_) => "invalid_target",
             Self::Device(code) => code,
+            Self::SlowDown { .. } => "slow_down",
             Self::Server(_) => "server_error",
             Self::Unavailable(_) => "temporarily_unavailable",
         }
@@ -93,6 +98,12 @@ impl IntoResponse for TokenError {
                 )
             }
             Self::Device(code) => (StatusCode::BAD_REQUEST, device_description(code).to_owned()),
+            Self::SlowDown { retry_after } => (
+                StatusCode::TOO_MANY_REQUESTS,
+                format!(
+                    "too many device authorization requests; retry after {retry_after} seconds"
+                ),
+            ),
             Self::InvalidRequest(d)
             | Self::InvalidGrant(d)
             | Self::UnauthorizedClient(d)
@@ -108,6 +119,11 @@ impl IntoResponse for TokenError {
             })),
         )
             .into_response();
+        if let Self::SlowDown { retry_after } = self
+            && let Ok(v) = HeaderValue::from_str(&retry_after.to_string())
+        {
+            res.headers_mut().insert(header::RETRY_AFTER, v);
+        }
         if let Self::InvalidClient { basic: true, .. } = self {
             res.headers_mut().insert(
                 header::WWW_AUTHENTICATE,

@@ -23,6 +23,12 @@ pub struct TokenState {
     pub oidc: Oidc,
 }
 
+impl axum::extract::FromRef<TokenState> for Oidc {
+    fn from_ref(state: &TokenState) -> Self {
+        state.oidc.clone()
+    }
+}
+
 pub fn routes(state: TokenState) -> Router {
     Router::new()
         .route("/token", post(token).fallback(method_not_allowed))
