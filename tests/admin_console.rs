@@ -570,3 +570,65 @@ async fn an_admin_session_reaches_the_api_with_its_csrf_token() {
         .unwrap();
     assert_eq!(res.status(), 201);
 }
+
+/// A session left open is not enough for the most sensitive changes: a new signing key, a
+/// new administrator or a new client secret need the admin's password again once it was
+/// last entered more than 15 minutes ago.
+#[tokio::test]
+async fn sensitive_changes_ask_for_the_password_after_fifteen_minutes() {
+    let app = TestApp::start().await;
+    make_admin(&app, "root").await;
+    let client = app.create_client(ClientSpec::default()).await;
+    let mut root = signed_in(&app, "root").await;
+    let csrf = input_value(&root.get("/admin/keys").await.body, "csrf_token").unwrap();
+    // Fresh from signing in: no password needed.
+    let page = root
+        .post(
+            "/admin/keys/rotate",
+            &[("csrf_token", &csrf), ("alg", "ES256")],
+        )
+        .await;
+    assert_eq!(page.status, 303);
+
+    app.clock.advance(16 * 60);
+    let before = audit_count(&app).await;
+    let secret_path = format!("/admin/clients/{}/secret", client.id);
+    for (path, form) in [
+        ("/admin/keys/rotate", vec![("alg", "ES256")]),
+        (secret_path.as_str(), vec![]),
+        (
+            "/admin/users",
+            vec![
+                ("username", "second-admin"),
+                ("password", "a long enough new password"),
+                ("admin", "1"),
+            ],
+        ),
+    ] {
+        for password in [None, Some("not my password")] {
+            let mut f = form.clone();
+            f.push(("csrf_token", &csrf));
+            if let Some(p) = password {
+                f.push(("current_password", p));
+            }
+            let page = root.post(path, &f).await;
+            assert_eq!(page.status, 403, "{path} {password:?}");
+            assert!(page.body.contains("Confirm with your password"));
+        }
+    }
+    assert_eq!(audit_count(&app).await, before, "nothing changed");
+    // With the password, it goes through; and for the next 15 minutes it is not asked.
+    let page = root
+        .post(
+            "/admin/keys/rotate",
+            &[
+                ("csrf_token", &csrf),
+                ("alg", "ES256"),
+                ("current_password", PASSWORD),
+            ],
+        )
+        .await;
+    assert_eq!(page.status, 303, "{}", page.body);
+    let page = root.post(&secret_path, &[("csrf_token", &csrf)]).await;
+    assert_eq!(page.status, 200, "{}", page.body);
+}

@@ -242,9 +242,16 @@ async fn forged_and_sloppy_assertions_are_invalid_client() {
             }),
         ),
         (
+            // Past the minute of clock-skew leeway.
             "not yet valid",
             Box::new(move |c: &mut serde_json::Map<String, Value>| {
-                c.insert("nbf".into(), json!(now + 30));
+                c.insert("nbf".into(), json!(now + 120));
+            }),
+        ),
+        (
+            "issued in the future",
+            Box::new(move |c: &mut serde_json::Map<String, Value>| {
+                c.insert("iat".into(), json!(now + 120));
             }),
         ),
     ] {

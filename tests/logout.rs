@@ -187,3 +187,126 @@ async fn forged_id_token_hints_are_refused() {
     }
     assert!(browser.get("/").await.body.contains("Signed in as"));
 }
+
+/// No open redirect through a client anyone may register: without a valid
+/// `id_token_hint`, a signed-out browser is not sent to `post_logout_redirect_uri`; the page
+/// offers it as a link for the user to follow.
+#[tokio::test]
+async fn without_a_valid_hint_the_redirect_is_only_offered() {
+    let (app, client) = setup().await;
+    let mut browser = app.browser();
+    let page = browser
+        .get(&logout_url(
+            &app,
+            &[
+                ("client_id", &client.id),
+                ("post_logout_redirect_uri", "https://app.example/signed-out"),
+                ("state", "s2"),
+            ],
+        ))
+        .await;
+    assert_eq!(page.status, 200, "no redirect on the request's word alone");
+    assert!(page.location.is_none());
+    assert!(
+        page.body
+            .contains("href=\"https://app.example/signed-out?state=s2\""),
+        "{}",
+        page.body
+    );
+    // With a valid hint (even with nobody signed in any more) the redirect is followed.
+    let mut other = app.browser();
+    let id_token = signed_in(&app, &client, &mut other).await;
+    let mut fresh = app.browser();
+    let page = fresh
+        .get(&logout_url(
+            &app,
+            &[
+                ("id_token_hint", &id_token),
+                ("post_logout_redirect_uri", "https://app.example/signed-out"),
+            ],
+        ))
+        .await;
+    assert_eq!(page.status, 303);
+}
+
+/// "Sign out everywhere" on the confirmation page ends every session of the account and
+/// revokes every grant, so every token an app holds dies; and the admin API does the same.
+#[tokio::test]
+async fn signing_out_everywhere_ends_every_session_and_grant() {
+    let (app, client) = setup().await;
+    let mut laptop = app.browser();
+    let mut phone = app.browser();
+    signed_in(&app, &client, &mut laptop).await;
+    let (verifier, challenge) = pkce_pair();
+    let callback = phone
+        .authorize(
+            &authorize_url(&app, &code_request(&client, &challenge, "openid")),
+            "alice",
+        )
+        .await;
+    let (_, tokens) =
+        exchange_code(&app, &client, &query_of(&callback)["code"], Some(&verifier)).await;
+    let access = tokens["access_token"].as_str().unwrap().to_owned();
+    let userinfo = |token: String| {
+        let app = &app;
+        async move {
+            app.http()
+                .get(app.url("/userinfo"))
+                .bearer_auth(token)
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        }
+    };
+    assert_eq!(userinfo(access.clone()).await, 200);
+
+    let page = laptop.get(&logout_url(&app, &[])).await;
+    assert!(page.body.contains("Sign out everywhere"));
+    let csrf = input_value(&page.body, "csrf_token").unwrap();
+    let done = laptop
+        .post(
+            "/logout/confirm",
+            &[("csrf_token", &csrf), ("everywhere", "1")],
+        )
+        .await;
+    assert_eq!(done.status, 200);
+    assert!(done.body.contains("signed out everywhere"), "{}", done.body);
+    assert!(
+        !phone.get("/").await.body.contains("Signed in as"),
+        "the phone's session ended"
+    );
+    assert!(!laptop.get("/").await.body.contains("Signed in as"));
+    assert_eq!(
+        userinfo(access).await,
+        401,
+        "the app's token died with its grant"
+    );
+
+    // Through the admin API.
+    let mut again = app.browser();
+    signed_in(&app, &client, &mut again).await;
+    let (_, admin) = service_token(&app, "gatehouse:admin").await;
+    let alice = app
+        .store
+        .find_user_by_username("alice")
+        .await
+        .unwrap()
+        .unwrap();
+    let res = app
+        .http()
+        .post(app.url(&format!(
+            "/admin/api/users/{}/sign-out-everywhere",
+            alice.id
+        )))
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let body: serde_json::Value = res.json().await.unwrap();
+    assert_eq!(body["sessions_ended"], 1);
+    assert_eq!(body["grants_revoked"], 1);
+    assert!(!again.get("/").await.body.contains("Signed in as"));
+}

@@ -3,7 +3,11 @@
 //! With a valid `id_token_hint` for the current session the user is signed out at once;
 //! otherwise the user confirms on a CSRF-protected page (§2, §6: a logout request without
 //! a hint may come from anyone). `post_logout_redirect_uri` is honoured only when it is
-//! registered, exactly, for the client the request identifies (§3).
+//! registered, exactly, for the client the request identifies (§3), and without a valid
+//! hint it is never followed on the server's word: the user confirms (signed in) or is
+//! offered a link (signed out), so a client anyone registered is no open redirector. The
+//! confirmation page also offers "sign out everywhere": every session and every grant of
+//! the account end.
 
 use axum::Router;
 use axum::body::Bytes;
@@ -30,6 +34,8 @@ pub fn routes() -> Router<AuthorizeState> {
 struct LogoutRequest {
     client: Option<Client>,
     redirect: Option<RedirectTarget>,
+    /// A valid `id_token_hint` came with it.
+    hinted: bool,
     hint_sid: Option<String>,
     hint_sub: Option<String>,
 }
@@ -94,6 +100,7 @@ async fn validate(state: &AuthorizeState, params: &Params) -> Result<LogoutReque
     Ok(LogoutRequest {
         client,
         redirect,
+        hinted: hint.is_some(),
         hint_sid: hint.as_ref().and_then(|h| h.sid.clone()),
         hint_sub: hint.map(|h| h.sub),
     })
@@ -133,8 +140,9 @@ async fn logout(state: AuthorizeState, params: Params, headers: HeaderMap) -> Re
         Err(e) => return state.unavailable("logout", e),
     };
     let Some(session) = session.filter(|s| s.user_id.is_some()) else {
-        // Nobody is signed in: nothing to confirm.
-        return finish(&state, req.redirect.as_ref(), None);
+        // Nobody is signed in: nothing to confirm, and without a valid hint the redirect is
+        // only offered.
+        return finish(&state, &req, req.hinted, None, None);
     };
     let hint_matches = match (&req.hint_sid, &req.hint_sub) {
         (Some(sid), _) => *sid == session.sid,
@@ -145,7 +153,7 @@ async fn logout(state: AuthorizeState, params: Params, headers: HeaderMap) -> Re
         if let Err(e) = state.oidc.store.delete_session(&session.id_hash).await {
             return state.unavailable("logout", e);
         }
-        return finish(&state, req.redirect.as_ref(), Some(&state));
+        return finish(&state, &req, true, Some(&state), None);
     }
     pages::render(
         StatusCode::OK,
@@ -158,6 +166,8 @@ async fn logout(state: AuthorizeState, params: Params, headers: HeaderMap) -> Re
                 post_logout_redirect_uri: req.redirect.as_ref().map(|r| r.redirect_uri.as_str()),
                 state: req.redirect.as_ref().and_then(|r| r.state.as_deref()),
             }),
+            continue_to: None,
+            everywhere: None,
         },
     )
 }
@@ -175,40 +185,84 @@ async fn logout_confirm(
         Ok(r) => r,
         Err(res) => return res,
     };
-    if let Err(e) = state.oidc.store.delete_session(&session.id_hash).await {
-        return state.unavailable("logout", e);
-    }
-    finish(&state, req.redirect.as_ref(), Some(&state))
+    // "Sign out everywhere": every session of the account and every grant (so every
+    // token an app holds) end, in one transaction.
+    let everywhere = match (form.get("everywhere"), session.user_id.as_deref()) {
+        (Some("1"), Some(user_id)) => {
+            let audit = gatehouse_core::Audit::new(
+                format!("user:{user_id}"),
+                "user.sign_out_everywhere",
+                user_id,
+            );
+            match state
+                .oidc
+                .store
+                .sign_out_everywhere(user_id, state.oidc.now(), &audit)
+                .await
+            {
+                Ok(counts) => Some(counts),
+                Err(e) => return state.unavailable("logout", e),
+            }
+        }
+        _ => {
+            if let Err(e) = state.oidc.store.delete_session(&session.id_hash).await {
+                return state.unavailable("logout", e);
+            }
+            None
+        }
+    };
+    // The user confirmed on our page: the redirect is theirs to follow.
+    finish(&state, &req, true, Some(&state), everywhere)
 }
 
-/// After logout: back to the client, or the signed-out page. `clear` removes the cookie.
+/// After logout: back to the client when the request carried a valid hint or the user
+/// confirmed (`follow`); otherwise the signed-out page, with the client's page offered as a
+/// link. `clear` removes the cookie.
 fn finish(
     state: &AuthorizeState,
-    redirect: Option<&RedirectTarget>,
+    req: &LogoutRequest,
+    follow: bool,
     clear: Option<&AuthorizeState>,
+    everywhere: Option<(u64, u64)>,
 ) -> Response {
-    let mut res = match redirect {
-        Some(target) => {
-            let mut url = match url::Url::parse(&target.redirect_uri) {
-                Ok(u) => u,
-                Err(_) => {
-                    return state.page_error(
-                        StatusCode::BAD_REQUEST,
-                        "Invalid redirect",
-                        "Malformed URI.",
-                    );
-                }
-            };
-            if let Some(s) = &target.state {
-                url.query_pairs_mut().append_pair("state", s);
-            }
-            see_other(url.as_str())
+    let target = req.redirect.as_ref().map(|t| {
+        let mut url = url::Url::parse(&t.redirect_uri).ok();
+        if let (Some(u), Some(s)) = (url.as_mut(), &t.state) {
+            u.query_pairs_mut().append_pair("state", s);
+        }
+        url
+    });
+    let mut res = match target {
+        Some(Some(url)) if follow => see_other(url.as_str()),
+        Some(Some(url)) => pages::render(
+            StatusCode::OK,
+            &LogoutPage {
+                issuer: state.oidc.issuer.as_str(),
+                confirm: None,
+                continue_to: Some(pages::ContinueLink {
+                    client_name: req
+                        .client
+                        .as_ref()
+                        .map_or("the application", |c| c.name.as_str()),
+                    uri: url.as_str(),
+                }),
+                everywhere,
+            },
+        ),
+        Some(None) => {
+            return state.page_error(
+                StatusCode::BAD_REQUEST,
+                "Invalid redirect",
+                "Malformed URI.",
+            );
         }
         None => pages::render(
             StatusCode::OK,
             &LogoutPage {
                 issuer: state.oidc.issuer.as_str(),
                 confirm: None,
+                continue_to: None,
+                everywhere,
             },
         ),
     };

@@ -79,6 +79,16 @@ pub struct LogoutForm<'a> {
 pub struct LogoutPage<'a> {
     pub issuer: &'a str,
     pub confirm: Option<LogoutForm<'a>>,
+    /// After signing out without a valid `id_token_hint`: the client's page, offered as a
+    /// link rather than followed (anyone may have sent the request).
+    pub continue_to: Option<ContinueLink<'a>>,
+    /// How many sessions and grants "sign out everywhere" ended.
+    pub everywhere: Option<(u64, u64)>,
+}
+
+pub struct ContinueLink<'a> {
+    pub client_name: &'a str,
+    pub uri: &'a str,
 }
 
 #[derive(Template)]
@@ -176,11 +186,11 @@ pub fn add_security_headers(res: &mut Response) {
         .map(|o| format!(" {}", o.0))
         .unwrap_or_default();
     let csp = HeaderValue::from_str(&format!(
-        "default-src 'none'; style-src 'self'; img-src 'self'{extra}; base-uri 'none'; frame-ancestors 'none'"
+        "default-src 'none'; style-src 'self'; img-src 'self'{extra}; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
     ))
     .unwrap_or_else(|_| {
         HeaderValue::from_static(
-            "default-src 'none'; style-src 'self'; img-src 'self'; base-uri 'none'; frame-ancestors 'none'",
+            "default-src 'none'; style-src 'self'; img-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
         )
     });
     let h = res.headers_mut();

@@ -193,7 +193,7 @@ impl AuthorizeState {
 }
 
 /// The throttle keys of one sign-in attempt.
-pub(crate) struct SignInKeys {
+pub struct SignInKeys {
     pub keys: Vec<(String, &'static ThrottlePolicy)>,
     /// The key a successful sign-in clears outright (this address, or device, proved itself).
     pub clear: String,

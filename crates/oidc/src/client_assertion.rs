@@ -182,11 +182,14 @@ pub fn verify(
     if exp <= now || exp > now + MAX_LIFETIME {
         return Err(AssertionError::Lifetime);
     }
-    if claims
-        .get("nbf")
-        .and_then(Value::as_i64)
-        .is_some_and(|nbf| nbf > now)
-    {
+    // Clocks of clients and nodes differ: a minute's leeway on the start of validity
+    // (never on its end).
+    if ["nbf", "iat"].into_iter().any(|c| {
+        claims
+            .get(c)
+            .and_then(Value::as_i64)
+            .is_some_and(|t| t > now + crate::tokens::LEEWAY_SECS)
+    }) {
         return Err(AssertionError::Lifetime);
     }
     let jti = str_claim("jti")?;

@@ -47,6 +47,25 @@ pub struct ClientKeys {
     cache: Mutex<HashMap<String, Entry>>,
 }
 
+/// The most `jwks_uri` key sets held in memory at once.
+pub const MAX_CACHED: usize = 1000;
+
+/// Keeps the cache bounded: before a new URI gets an entry in a full cache, the tenth of
+/// the entries used longest ago go (they are fetched again when needed).
+fn make_room(cache: &mut HashMap<String, Entry>, uri: &str) {
+    if cache.len() < MAX_CACHED || cache.contains_key(uri) {
+        return;
+    }
+    let mut by_age: Vec<(String, i64)> = cache
+        .iter()
+        .map(|(k, e)| (k.clone(), e.last_attempt.unwrap_or(e.fetched_at)))
+        .collect();
+    by_age.sort_by_key(|(_, t)| *t);
+    for (k, _) in by_age.into_iter().take(MAX_CACHED / 10) {
+        cache.remove(&k);
+    }
+}
+
 /// Is this an address the server may fetch client keys from in production?
 pub fn is_public(ip: IpAddr) -> bool {
     match ip {
@@ -70,12 +89,25 @@ pub fn is_public(ip: IpAddr) -> bool {
                 return is_public(IpAddr::V4(v4));
             }
             let s = v6.segments();
+            // Addresses that embed or reach IPv4 space (NAT64 64:ff9b::/96, 6to4 2002::/16,
+            // Teredo 2001::/32, IPv4-compatible ::/96) could lead anywhere in it, private
+            // networks included; site-local fec0::/10 is private by definition.
+            let nat64 = s[0] == 0x0064 && s[1] == 0xff9b && s[2..6] == [0, 0, 0, 0];
+            let six_to_four = s[0] == 0x2002;
+            let teredo = s[0] == 0x2001 && s[1] == 0x0000;
+            let v4_compatible = s[..6] == [0, 0, 0, 0, 0, 0];
+            let site_local = (s[0] & 0xffc0) == 0xfec0;
             !(v6.is_loopback()
                 || v6.is_unspecified()
                 || v6.is_multicast()
                 || (s[0] & 0xfe00) == 0xfc00
                 || (s[0] & 0xffc0) == 0xfe80
-                || (s[0] == 0x2001 && s[1] == 0x0db8))
+                || (s[0] == 0x2001 && s[1] == 0x0db8)
+                || nat64
+                || six_to_four
+                || teredo
+                || v4_compatible
+                || site_local)
         }
     }
 }
@@ -150,6 +182,7 @@ impl ClientKeys {
         let uri = client.jwks_uri.as_deref().ok_or(KeyFetchError::NoKeys)?;
         {
             let mut cache = self.cache.lock().await;
+            make_room(&mut cache, uri);
             let entry = cache.entry(uri.to_owned()).or_default();
             let fresh = entry.jwks.is_some() && now - entry.fetched_at < FRESH_SECS && !want_fresh;
             let may_fetch = entry
@@ -250,12 +283,39 @@ mod tests {
             "::ffff:127.0.0.1",
             "192.0.2.1",
             "198.18.0.1",
+            // IPv6 ways into IPv4 space, and site-local.
+            "64:ff9b::a00:1",
+            "2002:a00:1::1",
+            "2001:0:4136:e378::1",
+            "::a00:1",
+            "fec0::1",
         ] {
             assert!(!is_public(private.parse().unwrap()), "{private}");
         }
         for public in ["93.184.216.34", "1.1.1.1", "2606:4700::1111"] {
             assert!(is_public(public.parse().unwrap()), "{public}");
         }
+    }
+
+    #[test]
+    fn the_key_cache_is_bounded() {
+        let mut cache = HashMap::new();
+        for i in 0..5 * MAX_CACHED {
+            let uri = format!("https://c{i}.example/jwks");
+            make_room(&mut cache, &uri);
+            cache.insert(
+                uri,
+                Entry {
+                    jwks: Some("{}".into()),
+                    fetched_at: i as i64,
+                    last_attempt: Some(i as i64),
+                },
+            );
+            assert!(cache.len() <= MAX_CACHED);
+        }
+        // The newest stay.
+        assert!(cache.contains_key(&format!("https://c{}.example/jwks", 5 * MAX_CACHED - 1)));
+        assert!(!cache.contains_key("https://c0.example/jwks"));
     }
 
     #[tokio::test]

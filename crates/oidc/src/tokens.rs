@@ -19,6 +19,10 @@ pub enum TokenError {
     Sign(String),
 }
 
+/// How far in the future a token's `nbf` or `iat` may be: nodes' and clients' clocks
+/// differ by a few seconds, sometimes more.
+pub const LEEWAY_SECS: i64 = 60;
+
 /// The `typ` of known-device tokens.
 const KNOWN_DEVICE_TYP: &str = "gatehouse-device+jwt";
 
@@ -335,12 +339,14 @@ impl Minter {
         if exp <= now {
             return Err(VerifyError::Expired);
         }
-        if claims
-            .get("nbf")
-            .and_then(Value::as_i64)
-            .is_some_and(|nbf| nbf > now)
-        {
-            return Err(VerifyError::Claim("nbf"));
+        for c in ["nbf", "iat"] {
+            if claims
+                .get(c)
+                .and_then(Value::as_i64)
+                .is_some_and(|t| t > now + LEEWAY_SECS)
+            {
+                return Err(VerifyError::Claim(c));
+            }
         }
         Ok(AccessTokenClaims {
             jti: str_claim(&claims, "jti")?.to_owned(),

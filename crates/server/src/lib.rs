@@ -71,6 +71,31 @@ pub async fn open_ring(
     Ok((ring, sealer))
 }
 
+/// The most bytes of request headers accepted (names and values together): a sealed
+/// authorization request travels in the URL, not here, so 16 KiB is plenty.
+const MAX_HEADER_BYTES: usize = 16 * 1024;
+
+/// Refuses requests whose headers add up to more than [`MAX_HEADER_BYTES`] with 431
+/// (RFC 6585 §5), before any handler reads them.
+async fn limit_headers(req: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let size: usize = req
+        .headers()
+        .iter()
+        .map(|(k, v)| k.as_str().len() + v.len() + 4)
+        .sum();
+    if size > MAX_HEADER_BYTES {
+        return (
+            StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+            axum::Json(serde_json::json!({
+                "error": "invalid_request",
+                "error_description": "the request headers are larger than 16 KiB"
+            })),
+        )
+            .into_response();
+    }
+    next.run(req).await
+}
+
 /// The largest request body accepted anywhere: protocol forms are small (RFC 6749 requests
 /// are a few hundred bytes), so a megabyte body is refused before it is read.
 const MAX_BODY: usize = 64 * 1024;
@@ -161,7 +186,8 @@ impl App {
             }))
             .merge(health_routes(store.clone()))
             .fallback(not_found)
-            .layer(DefaultBodyLimit::max(MAX_BODY));
+            .layer(DefaultBodyLimit::max(MAX_BODY))
+            .layer(axum::middleware::from_fn(limit_headers));
         let oidc_for_paths = oidc;
         let path = config.issuer_path();
         let router = if path.is_empty() {

@@ -71,6 +71,22 @@ fn contains(haystack: &[u8], needle: &str) -> bool {
         .any(|w| w == needle.as_bytes())
 }
 
+/// A database URL in an error message never shows its password.
+#[test]
+fn database_errors_never_show_the_password() {
+    let env = Env::new();
+    for url in [
+        "postgres://gatehouse:s3cret-pw-42@127.0.0.1:1/gatehouse",
+        "postgresql://gatehouse:s3cret-pw-42@127.0.0.1:1/gh?sslmode=disable",
+    ] {
+        let out = env.run(&["--database-url", url, "user", "list"], "");
+        assert!(!out.status.success());
+        let err = stderr(&out);
+        assert!(!err.contains("s3cret-pw-42"), "{err}");
+        assert!(err.contains("database"), "{err}");
+    }
+}
+
 #[test]
 fn invalid_configuration_stops_with_one_line_naming_the_setting() {
     let env = Env::new();

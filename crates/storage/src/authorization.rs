@@ -432,35 +432,73 @@ impl Store {
         now: i64,
         audit: &gatehouse_core::Audit,
     ) -> StoreResult<u64> {
-        use sea_orm::{QuerySelect, TransactionTrait};
+        use sea_orm::TransactionTrait;
         let txn = self.db.begin().await?;
-        let ids: Vec<String> = grant::Entity::find()
-            .select_only()
-            .column(grant::Column::Id)
-            .filter(filter.condition())
-            .into_tuple()
-            .all(&txn)
-            .await?;
-        let mut revoked = 0;
-        for chunk in ids.chunks(500) {
-            revoked += grant::Entity::update_many()
-                .col_expr(grant::Column::RevokedAt, Expr::value(now))
-                .filter(grant::Column::Id.is_in(chunk.iter().cloned()))
-                .filter(grant::Column::RevokedAt.is_null())
-                .exec(&txn)
-                .await?
-                .rows_affected;
-            crate::entity::access_token::Entity::delete_many()
-                .filter(crate::entity::access_token::Column::GrantId.is_in(chunk.iter().cloned()))
-                .exec(&txn)
-                .await?;
-        }
-        if revoked > 0 {
+        let ids = revoke_grants_in(&txn, &filter, now).await?;
+        if !ids.is_empty() {
             let mut audit = audit.clone();
             audit.detail = serde_json::json!({ "grants": ids });
             crate::access::record(&txn, &audit, now).await?;
         }
         txn.commit().await?;
-        Ok(revoked)
+        Ok(ids.len() as u64)
     }
+
+    /// "Sign out everywhere": ends every session of the user and revokes every grant (and
+    /// with them every token) in one transaction. Returns (sessions ended, grants revoked).
+    pub async fn sign_out_everywhere(
+        &self,
+        user_id: &str,
+        now: i64,
+        audit: &gatehouse_core::Audit,
+    ) -> StoreResult<(u64, u64)> {
+        use sea_orm::TransactionTrait;
+        let txn = self.db.begin().await?;
+        let sessions = crate::entity::session::Entity::delete_many()
+            .filter(crate::entity::session::Column::UserId.eq(user_id))
+            .exec(&txn)
+            .await?
+            .rows_affected;
+        let filter = GrantFilter {
+            user_id: Some(user_id),
+            client_id: None,
+            grant_id: None,
+        };
+        let ids = revoke_grants_in(&txn, &filter, now).await?;
+        let mut audit = audit.clone();
+        audit.detail = serde_json::json!({ "sessions": sessions, "grants": ids });
+        crate::access::record(&txn, &audit, now).await?;
+        txn.commit().await?;
+        Ok((sessions, ids.len() as u64))
+    }
+}
+
+/// Revokes the live grants matching `filter` inside `txn` (opaque access tokens are
+/// deleted at once); returns the ids revoked.
+async fn revoke_grants_in(
+    txn: &sea_orm::DatabaseTransaction,
+    filter: &GrantFilter<'_>,
+    now: i64,
+) -> StoreResult<Vec<String>> {
+    use sea_orm::QuerySelect;
+    let ids: Vec<String> = grant::Entity::find()
+        .select_only()
+        .column(grant::Column::Id)
+        .filter(filter.condition())
+        .into_tuple()
+        .all(txn)
+        .await?;
+    for chunk in ids.chunks(500) {
+        grant::Entity::update_many()
+            .col_expr(grant::Column::RevokedAt, Expr::value(now))
+            .filter(grant::Column::Id.is_in(chunk.iter().cloned()))
+            .filter(grant::Column::RevokedAt.is_null())
+            .exec(txn)
+            .await?;
+        crate::entity::access_token::Entity::delete_many()
+            .filter(crate::entity::access_token::Column::GrantId.is_in(chunk.iter().cloned()))
+            .exec(txn)
+            .await?;
+    }
+    Ok(ids)
 }

@@ -88,6 +88,18 @@ impl Backend {
     }
 }
 
+/// `text` with the password of `url` (and the whole URL) masked.
+pub fn redact_url(text: &str, url: &str) -> String {
+    let mut out = text.replace(url, "<database url>");
+    if let Ok(u) = url::Url::parse(url)
+        && let Some(p) = u.password()
+        && !p.is_empty()
+    {
+        out = out.replace(p, "***");
+    }
+    out
+}
+
 #[derive(Clone, Debug)]
 pub struct Store {
     db: DatabaseConnection,
@@ -100,9 +112,9 @@ impl Store {
     /// not wait for the writer and concurrent writers queue instead of failing.
     pub async fn connect(url: &str) -> StoreResult<Self> {
         let backend = Backend::from_url(url).ok_or_else(|| {
-            StoreError::Database(DbErr::Custom(format!(
-                "unsupported database URL (expected sqlite:// or postgres://): {url}"
-            )))
+            StoreError::Database(DbErr::Custom(
+                "unsupported database URL (expected sqlite:// or postgres://)".into(),
+            ))
         })?;
         let mut opts = ConnectOptions::new(url.to_owned());
         opts.sqlx_logging(false)
@@ -125,7 +137,10 @@ impl Store {
                 opts.max_connections(16);
             }
         }
-        let db = Database::connect(opts).await?;
+        // Driver errors may quote the URL, password included: never pass them on as they are.
+        let db = Database::connect(opts)
+            .await
+            .map_err(|e| StoreError::Database(DbErr::Custom(redact_url(&e.to_string(), url))))?;
         Migrator::up(&db, None).await?;
         Ok(Self { db })
     }

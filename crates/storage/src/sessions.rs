@@ -49,6 +49,19 @@ impl Store {
             .map(to_domain))
     }
 
+    /// Records that the session's user just entered their password again.
+    pub async fn touch_session_auth(&self, id_hash: &str, now: i64) -> StoreResult<()> {
+        session::Entity::update_many()
+            .col_expr(
+                session::Column::AuthTime,
+                sea_orm::sea_query::Expr::value(now),
+            )
+            .filter(session::Column::IdHash.eq(id_hash))
+            .exec(&self.db)
+            .await?;
+        Ok(())
+    }
+
     pub async fn delete_session(&self, id_hash: &str) -> StoreResult<()> {
         session::Entity::delete_by_id(id_hash.to_owned())
             .exec(&self.db)

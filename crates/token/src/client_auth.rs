@@ -116,6 +116,14 @@ fn presented(headers: &HeaderMap, form: &Params) -> Result<Presented, TokenError
 }
 
 /// Authenticates the client of a token request.
+/// Wrong client secrets are counted per client over about an hour and never lock.
+const WRONG_SECRETS: gatehouse_storage::ThrottlePolicy = gatehouse_storage::ThrottlePolicy {
+    free: i32::MAX,
+    leak_secs: 3600,
+    base_lock_secs: 0,
+    max_lock_secs: 0,
+};
+
 pub async fn authenticate(
     oidc: &Oidc,
     headers: &HeaderMap,
@@ -152,6 +160,23 @@ pub async fn authenticate(
             .as_deref()
             .is_some_and(|h| secret::constant_time_eq(h, &secret::hash_secret(secret)));
         if !ok {
+            // A security event, counted per client (a draining count that never locks: a
+            // secret is 256 random bits, so counting is for the operator, and a lock would
+            // let anyone shut a client out).
+            let key = format!("client-secret:{}", client.client_id);
+            let failures = match store
+                .count_attempt(&[(key.as_str(), &WRONG_SECRETS)], oidc.now())
+                .await
+            {
+                Ok(gatehouse_storage::Attempt::Counted { prior, .. }) => prior + 1,
+                _ => 1,
+            };
+            tracing::warn!(
+                event = "client_secret_rejected",
+                client = %client.client_id,
+                failures_last_hour = failures,
+                "client authentication failed: wrong secret"
+            );
             return Err(invalid_client("unknown client or bad credentials", basic));
         }
     }

@@ -187,6 +187,17 @@ pub(super) fn routes() -> Vec<Route> {
             )
         },
         Route {
+            response: Some(schema::<SignedOut>),
+            ..Route::op(
+                Method::POST,
+                "/users/{user_id}/sign-out-everywhere",
+                "signOutEverywhere",
+                "End every session of a user and revoke every grant, in one step",
+                "sessions",
+                post(sign_out_everywhere_route),
+            )
+        },
+        Route {
             response: Some(schema::<Count>),
             ..Route::op(
                 Method::DELETE,
@@ -509,6 +520,42 @@ async fn end_sessions_route(
         return Err(ApiError::not_found("session"));
     }
     Ok(Json(Count { count }))
+}
+
+/// What "sign out everywhere" ended.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct SignedOut {
+    pub sessions_ended: u64,
+    pub grants_revoked: u64,
+}
+
+pub(crate) async fn sign_out_everywhere(
+    state: &AdminState,
+    admin: &Admin,
+    user_id: &str,
+) -> ApiResult<SignedOut> {
+    find_user(state, user_id).await?;
+    let (sessions_ended, grants_revoked) = state
+        .oidc()
+        .store
+        .sign_out_everywhere(
+            user_id,
+            state.oidc().now(),
+            &admin.audit("user.sign_out_everywhere", user_id),
+        )
+        .await?;
+    Ok(SignedOut {
+        sessions_ended,
+        grants_revoked,
+    })
+}
+
+async fn sign_out_everywhere_route(
+    State(state): State<AdminState>,
+    admin: Admin,
+    Path(user_id): Path<String>,
+) -> ApiResult<Json<SignedOut>> {
+    Ok(Json(sign_out_everywhere(&state, &admin, &user_id).await?))
 }
 
 async fn end_all_sessions(
