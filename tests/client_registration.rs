@@ -2,14 +2,12 @@
 
 #![allow(clippy::unwrap_used)]
 
-use gatehouse_core::secret;
 use gatehouse_tests::*;
 use serde_json::{Value, json};
 
 /// An initial access token that also allows the scopes and grants these tests register
 /// (`tests/least_privilege.rs` tests the default policy).
 async fn token(app: &TestApp, uses: Option<i64>, ttl: i64) -> String {
-    let t = secret::new_secret();
     let allows = gatehouse_core::client::RegistrationPolicy::allowance(
         &["api:read".into(), "reports".into()],
         &[
@@ -18,28 +16,7 @@ async fn token(app: &TestApp, uses: Option<i64>, ttl: i64) -> String {
         ],
     )
     .unwrap();
-    app.store
-        .create_registration_token(
-            &secret::hash_secret(&t),
-            uses,
-            allows.as_ref(),
-            app.now(),
-            app.now() + ttl,
-            &test_audit("registration_token.create"),
-        )
-        .await
-        .unwrap();
-    t
-}
-
-async fn register(app: &TestApp, bearer: Option<&str>, body: &Value) -> (u16, Value) {
-    let mut req = app.http().post(app.url("/register")).json(body);
-    if let Some(b) = bearer {
-        req = req.bearer_auth(b);
-    }
-    let res = req.send().await.unwrap();
-    let status = res.status().as_u16();
-    (status, res.json().await.unwrap_or(Value::Null))
+    initial_token(app, allows.as_ref(), uses, ttl).await
 }
 
 /// A relying party within the default registration policy (no initial access token).

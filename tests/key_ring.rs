@@ -5,7 +5,6 @@
 
 #![allow(clippy::unwrap_used)]
 
-use gatehouse_core::GrantType;
 use gatehouse_server::RawConfig;
 use gatehouse_tests::*;
 use serde_json::{Value, json};
@@ -42,15 +41,17 @@ fn kid_of(jwt: &str) -> String {
     header["kid"].as_str().unwrap().to_owned()
 }
 
-async fn robot(app: &TestApp) -> TestClient {
-    app.create_client(ClientSpec {
-        name: "Robot".into(),
-        redirect_uris: vec![],
-        grant_types: vec![GrantType::ClientCredentials],
-        scopes: "gatehouse:admin reports".into(),
-        ..ClientSpec::default()
-    })
-    .await
+async fn rotate(app: &TestApp, admin: &str) -> Value {
+    let res = app
+        .http()
+        .post(app.url("/admin/api/keys/rotate"))
+        .bearer_auth(admin)
+        .json(&json!({"alg": "ES256"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 201);
+    res.json().await.unwrap()
 }
 
 async fn token(app: &TestApp, client: &TestClient, scope: &str) -> String {
@@ -88,18 +89,9 @@ async fn a_rotation_on_one_node_reaches_the_other_within_the_bound() {
     let before = jwks_kids(&a).await;
     assert_eq!(before.len(), 2);
 
-    let svc = robot(&a).await;
+    let svc = robot(&a, "gatehouse:admin reports").await;
     let admin = token(&a, &svc, "gatehouse:admin").await;
-    let res = a
-        .http()
-        .post(a.url("/admin/api/keys/rotate"))
-        .bearer_auth(&admin)
-        .json(&json!({"alg": "ES256"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 201);
-    let key: Value = res.json().await.unwrap();
+    let key = rotate(&a, &admin).await;
     let new_kid = key["kid"].as_str().unwrap().to_owned();
     assert_eq!(key["state"], "next");
     assert!(
@@ -181,22 +173,11 @@ async fn an_unknown_kid_makes_a_node_reload_before_it_decides() {
             ..Default::default()
         })
         .await;
-    let svc = robot(&a).await;
+    let svc = robot(&a, "gatehouse:admin reports").await;
     // B loads its ring now, then A rotates with no lead time.
     jwks_kids(&b).await;
     let admin = token(&a, &svc, "gatehouse:admin").await;
-    let res = a
-        .http()
-        .post(a.url("/admin/api/keys/rotate"))
-        .bearer_auth(&admin)
-        .json(&json!({"alg": "ES256"}))
-        .send()
-        .await
-        .unwrap();
-    let new_kid = res.json::<Value>().await.unwrap()["kid"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let new_kid = rotate(&a, &admin).await["kid"].as_str().unwrap().to_owned();
     let fresh = token(&a, &svc, "reports").await;
     assert_eq!(kid_of(&fresh), new_kid);
     // No clock movement: B's ring is not stale, but the unknown kid sends it to the store.
@@ -254,7 +235,7 @@ async fn key_files_are_imported_once() {
         ..Default::default()
     })
     .await;
-    let svc = robot(&app).await;
+    let svc = robot(&app, "gatehouse:admin reports").await;
     let t = token(&app, &svc, "reports").await;
     let imported = app.store.list_signing_keys().await.unwrap();
     let es = imported.iter().find(|k| k.alg == "ES256").unwrap();
@@ -283,18 +264,10 @@ async fn a_key_from_the_future_does_not_outlive_a_rotation() {
         ..Default::default()
     })
     .await;
-    let svc = robot(&app).await;
+    let svc = robot(&app, "gatehouse:admin reports").await;
     let first = kid_of(&token(&app, &svc, "reports").await);
     let admin = token(&app, &svc, "gatehouse:admin").await;
-    let res = app
-        .http()
-        .post(app.url("/admin/api/keys/rotate"))
-        .bearer_auth(&admin)
-        .json(&json!({"alg": "ES256"}))
-        .send()
-        .await
-        .unwrap();
-    let second = res.json::<Value>().await.unwrap()["kid"]
+    let second = rotate(&app, &admin).await["kid"]
         .as_str()
         .unwrap()
         .to_owned();
@@ -322,7 +295,7 @@ async fn keys_rotate_on_schedule() {
         before.len() + 2,
         "a next key for each algorithm"
     );
-    let svc = robot(&app).await;
+    let svc = robot(&app, "gatehouse:admin reports").await;
     let old = kid_of(&token(&app, &svc, "reports").await);
     assert!(
         before.contains(&old),

@@ -5,35 +5,9 @@
 #![allow(clippy::unwrap_used)]
 
 use gatehouse_core::client::RegistrationPolicy;
-use gatehouse_core::{GrantType, Scopes, secret};
+use gatehouse_core::{GrantType, Scopes};
 use gatehouse_tests::*;
 use serde_json::{Value, json};
-
-async fn register(app: &TestApp, bearer: Option<&str>, body: &Value) -> (u16, Value) {
-    let mut req = app.http().post(app.url("/register")).json(body);
-    if let Some(b) = bearer {
-        req = req.bearer_auth(b);
-    }
-    let res = req.send().await.unwrap();
-    let status = res.status().as_u16();
-    (status, res.json().await.unwrap_or(Value::Null))
-}
-
-async fn initial_token(app: &TestApp, allows: Option<RegistrationPolicy>) -> String {
-    let t = secret::new_secret();
-    app.store
-        .create_registration_token(
-            &secret::hash_secret(&t),
-            None,
-            allows.as_ref(),
-            app.now(),
-            app.now() + 3600,
-            &test_audit("registration_token.create"),
-        )
-        .await
-        .unwrap();
-    t
-}
 
 fn robot_metadata(scope: &str) -> Value {
     json!({
@@ -111,7 +85,7 @@ async fn an_initial_access_token_may_allow_more_and_updates_keep_to_it() {
         scopes: Scopes::parse("reports:read").unwrap(),
         grant_types: vec![GrantType::ClientCredentials],
     };
-    let t = initial_token(&app, Some(allows)).await;
+    let t = initial_token(&app, Some(&allows), None, 3600).await;
     let (status, reg) = register(&app, Some(&t), &robot_metadata("reports:read")).await;
     assert_eq!(status, 201, "{reg}");
     let rat = reg["registration_access_token"]
@@ -121,7 +95,7 @@ async fn an_initial_access_token_may_allow_more_and_updates_keep_to_it() {
     let client_id = reg["client_id"].as_str().unwrap().to_owned();
 
     // A plain token does not allow it.
-    let plain = initial_token(&app, None).await;
+    let plain = initial_token(&app, None, None, 3600).await;
     let (status, _) = register(&app, Some(&plain), &robot_metadata("reports:read")).await;
     assert_eq!(status, 400);
 
@@ -144,17 +118,6 @@ async fn an_initial_access_token_may_allow_more_and_updates_keep_to_it() {
 
     // An allowance can never include Gatehouse's own scopes.
     assert!(RegistrationPolicy::allowance(&["gatehouse:admin".into()], &[]).is_err());
-}
-
-async fn robot(app: &TestApp, scopes: &str) -> TestClient {
-    app.create_client(ClientSpec {
-        name: "Robot".into(),
-        redirect_uris: vec![],
-        grant_types: vec![GrantType::ClientCredentials],
-        scopes: scopes.into(),
-        ..ClientSpec::default()
-    })
-    .await
 }
 
 /// A client-credentials request without `scope` used to receive every registered scope,

@@ -2,7 +2,6 @@
 
 #![allow(clippy::unwrap_used)]
 
-use gatehouse_core::GrantType;
 use gatehouse_tests::*;
 
 /// Total request headers are limited: 431 beyond 16 KiB (a 64 KiB header used to be taken).
@@ -61,15 +60,7 @@ async fn a_minute_of_clock_skew_is_tolerated_and_no_more() {
 #[tokio::test]
 async fn wrong_client_secrets_are_counted_without_a_lockout() {
     let app = TestApp::start().await;
-    let svc = app
-        .create_client(ClientSpec {
-            name: "Service".into(),
-            redirect_uris: vec![],
-            grant_types: vec![GrantType::ClientCredentials],
-            scopes: "reports".into(),
-            ..ClientSpec::default()
-        })
-        .await;
+    let svc = robot(&app, "reports").await;
     let before = app.store.count_throttle_rows().await.unwrap();
     let wrong = TestClient {
         secret: Some("not the secret".into()),
@@ -109,4 +100,46 @@ async fn sign_in_pages_only_post_to_this_server() {
             .to_owned();
         assert!(csp.contains("form-action 'self'"), "{path}: {csp}");
     }
+}
+
+/// Browsers apply `form-action` to the redirects that follow a form: the pages whose form
+/// ends at a client (sign-in and consent for a pending request) admit that client's
+/// origin, and only that one.
+#[tokio::test]
+async fn pages_that_end_at_a_client_admit_only_its_origin() {
+    let app = TestApp::start().await;
+    app.create_user("alice").await;
+    let client = app.create_client(ClientSpec::default()).await;
+    let mut browser = app.browser();
+    let (_, challenge) = pkce_pair();
+    let page = browser
+        .get(&authorize_url(
+            &app,
+            &code_request(&client, &challenge, "openid"),
+        ))
+        .await;
+    let login = browser.get(page.location.as_deref().unwrap()).await;
+    let csp = login.headers["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        csp.contains("form-action 'self' https://app.example;"),
+        "{csp}"
+    );
+    let done = browser
+        .login(page.location.as_deref().unwrap(), "alice", PASSWORD)
+        .await;
+    let next = browser.get(done.location.as_deref().unwrap()).await;
+    let consent = browser.get(next.location.as_deref().unwrap()).await;
+    assert_eq!(consent.status, 200);
+    let csp = consent.headers["content-security-policy"].to_str().unwrap();
+    assert!(
+        csp.contains("form-action 'self' https://app.example;"),
+        "{csp}"
+    );
+    // A page without a pending request admits no other origin.
+    let plain = app.http().get(app.url("/login")).send().await.unwrap();
+    let csp = plain.headers()["content-security-policy"].to_str().unwrap();
+    assert!(csp.contains("form-action 'self';"), "{csp}");
 }

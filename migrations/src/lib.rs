@@ -24,6 +24,7 @@ mod m0011_client_secret_changed_at;
 mod m0012_throttle_counters;
 mod m0013_resources;
 mod m0014_signing_keys;
+mod m0015_username_keys;
 
 pub struct Migrator;
 
@@ -45,6 +46,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0012_throttle_counters::Migration),
             Box::new(m0013_resources::Migration),
             Box::new(m0014_signing_keys::Migration),
+            Box::new(m0015_username_keys::Migration),
         ]
     }
 }

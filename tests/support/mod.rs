@@ -635,6 +635,55 @@ pub async fn discovery(app: &TestApp) -> serde_json::Value {
 }
 
 /// A client-credentials client registered for `scope`, and a fresh access token for it.
+/// A confidential client-credentials client ("a robot") registered for `scopes`.
+pub async fn robot(app: &TestApp, scopes: &str) -> TestClient {
+    app.create_client(ClientSpec {
+        name: "Robot".into(),
+        redirect_uris: vec![],
+        grant_types: vec![GrantType::ClientCredentials],
+        scopes: scopes.into(),
+        ..ClientSpec::default()
+    })
+    .await
+}
+
+/// `POST /register` (RFC 7591) with an optional initial access token.
+pub async fn register(
+    app: &TestApp,
+    bearer: Option<&str>,
+    body: &serde_json::Value,
+) -> (u16, serde_json::Value) {
+    let mut req = app.http().post(app.url("/register")).json(body);
+    if let Some(b) = bearer {
+        req = req.bearer_auth(b);
+    }
+    let res = req.send().await.expect("register");
+    let status = res.status().as_u16();
+    (status, res.json().await.unwrap_or(serde_json::Value::Null))
+}
+
+/// An initial access token for registration, allowing `allows` beyond the policy.
+pub async fn initial_token(
+    app: &TestApp,
+    allows: Option<&gatehouse_core::client::RegistrationPolicy>,
+    uses: Option<i64>,
+    ttl: i64,
+) -> String {
+    let t = secret::new_secret();
+    app.store
+        .create_registration_token(
+            &secret::hash_secret(&t),
+            uses,
+            allows,
+            app.now(),
+            app.now() + ttl,
+            &test_audit("registration_token.create"),
+        )
+        .await
+        .expect("registration token");
+    t
+}
+
 pub async fn service_token(app: &TestApp, scope: &str) -> (TestClient, String) {
     let svc = app
         .create_client(ClientSpec {

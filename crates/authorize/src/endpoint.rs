@@ -591,7 +591,7 @@ async fn consent_page(
     if let Some((_, origin)) = logo {
         res.extensions_mut().insert(pages::ImageOrigin(origin));
     }
-    res
+    pages::with_form_target(res, Some(&req.redirect_uri))
 }
 
 async fn consent_submit(

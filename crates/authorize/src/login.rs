@@ -38,6 +38,8 @@ struct Form<'a> {
     next: Option<&'a str>,
     client_name: Option<&'a str>,
     username: &'a str,
+    /// The redirect URI the sign-in may end at (for the CSP's `form-action`).
+    redirect_uri: Option<&'a str>,
 }
 
 fn render(
@@ -46,7 +48,7 @@ fn render(
     form: &Form<'_>,
     error: Option<&str>,
 ) -> Response {
-    pages::render(
+    let res = pages::render(
         status,
         &LoginPage {
             issuer: state.oidc.issuer.as_str(),
@@ -59,7 +61,8 @@ fn render(
             username: form.username,
             error,
         },
-    )
+    );
+    pages::with_form_target(res, form.redirect_uri)
 }
 
 async fn login_page(
@@ -73,12 +76,17 @@ async fn login_page(
         Err(e) => return state.unavailable("login", e),
     };
     let device = device_param(params.get("device"));
-    let (request_id, client_name, hint) = match params.get("request") {
+    let (request_id, client_name, hint, redirect_uri) = match params.get("request") {
         Some(id) => match load_pending(&state, Some(id), Some(&current.session)).await {
-            Ok((p, req, client)) => (Some(p.id), Some(client.name), req.login_hint),
+            Ok((p, req, client)) => (
+                Some(p.id),
+                Some(client.name),
+                req.login_hint,
+                Some(req.redirect_uri),
+            ),
             Err(res) => return res,
         },
-        None => (None, None, None),
+        None => (None, None, None, None),
     };
     let mut res = render(
         &state,
@@ -90,6 +98,7 @@ async fn login_page(
             next: next_param(params.get("next")),
             client_name: client_name.as_deref(),
             username: hint.as_deref().unwrap_or(""),
+            redirect_uri: redirect_uri.as_deref(),
         },
         None,
     );
@@ -125,6 +134,7 @@ async fn login_submit(
         device: device.as_deref(),
         next: next_param(form.get("next")),
         client_name: request.as_ref().map(|(_, n, _)| n.as_str()),
+        redirect_uri: request.as_ref().map(|(_, _, r)| r.redirect_uri.as_str()),
         username: if username.len() <= throttle::MAX_USERNAME_BYTES {
             username
         } else {
@@ -138,7 +148,8 @@ async fn login_submit(
     // Usernames are visible ASCII or Unicode without control characters, at most 64 bytes;
     // a name that cannot exist is refused before anything is counted against it or hashed
     // (it still counts against the address).
-    let account = username.to_lowercase();
+    let account =
+        gatehouse_core::user::username_key(username).unwrap_or_else(|| username.to_lowercase());
     let plausible = !username.is_empty()
         && username.len() <= throttle::MAX_USERNAME_BYTES
         && password.len() <= MAX_PASSWORD

@@ -155,7 +155,7 @@ async fn logout(state: AuthorizeState, params: Params, headers: HeaderMap) -> Re
         }
         return finish(&state, &req, true, Some(&state), None);
     }
-    pages::render(
+    let res = pages::render(
         StatusCode::OK,
         &LogoutPage {
             issuer: state.oidc.issuer.as_str(),
@@ -169,7 +169,8 @@ async fn logout(state: AuthorizeState, params: Params, headers: HeaderMap) -> Re
             continue_to: None,
             everywhere: None,
         },
-    )
+    );
+    pages::with_form_target(res, req.redirect.as_ref().map(|r| r.redirect_uri.as_str()))
 }
 
 async fn logout_confirm(

@@ -58,6 +58,35 @@ pub struct ConsentPage<'a> {
 #[derive(Debug, Clone)]
 pub struct ImageOrigin(pub String);
 
+/// Set on a page whose form can end, through the server's redirects, at a client's
+/// redirect URI (sign-in, sign-up and consent for a pending request; the logout
+/// confirmation): browsers apply `form-action` to the whole redirect chain, so the policy
+/// admits that one origin (or private-use scheme) besides `'self'`.
+#[derive(Debug, Clone)]
+pub struct FormTarget(pub String);
+
+/// The CSP source that admits navigations to `uri`: its origin, or `scheme:` for a native
+/// client's private-use scheme. Only values that cannot break out of the policy.
+pub fn form_source(uri: &str) -> Option<String> {
+    let u = url::Url::parse(uri).ok()?;
+    let source = match u.scheme() {
+        "http" | "https" => u.origin().ascii_serialization(),
+        scheme => format!("{scheme}:"),
+    };
+    source
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b"-._:/[]".contains(&b))
+        .then_some(source)
+}
+
+/// `res` with its form target set from `uri` (see [`FormTarget`]).
+pub fn with_form_target(mut res: Response, uri: Option<&str>) -> Response {
+    if let Some(source) = uri.and_then(form_source) {
+        res.extensions_mut().insert(FormTarget(source));
+    }
+    res
+}
+
 #[derive(Template)]
 #[template(path = "error.html")]
 pub struct ErrorPage<'a> {
@@ -185,8 +214,13 @@ pub fn add_security_headers(res: &mut Response) {
         .get::<ImageOrigin>()
         .map(|o| format!(" {}", o.0))
         .unwrap_or_default();
+    let form_extra = res
+        .extensions()
+        .get::<FormTarget>()
+        .map(|o| format!(" {}", o.0))
+        .unwrap_or_default();
     let csp = HeaderValue::from_str(&format!(
-        "default-src 'none'; style-src 'self'; img-src 'self'{extra}; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+        "default-src 'none'; style-src 'self'; img-src 'self'{extra}; base-uri 'none'; form-action 'self'{form_extra}; frame-ancestors 'none'"
     ))
     .unwrap_or_else(|_| {
         HeaderValue::from_static(
@@ -206,4 +240,26 @@ pub fn add_security_headers(res: &mut Response) {
     );
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     h.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+}
+
+#[cfg(test)]
+mod form_source_tests {
+    use super::form_source;
+
+    #[test]
+    fn only_an_origin_or_a_scheme_enters_the_policy() {
+        assert_eq!(
+            form_source("https://app.example/cb?x=1").as_deref(),
+            Some("https://app.example")
+        );
+        assert_eq!(
+            form_source("http://127.0.0.1:8000/cb").as_deref(),
+            Some("http://127.0.0.1:8000")
+        );
+        assert_eq!(
+            form_source("com.example.app:/cb").as_deref(),
+            Some("com.example.app:")
+        );
+        assert_eq!(form_source("not a uri"), None);
+    }
 }

@@ -29,6 +29,8 @@ struct Form<'a> {
     request_id: Option<&'a str>,
     username: &'a str,
     email: &'a str,
+    /// The redirect URI the sign-up may end at (for the CSP's `form-action`).
+    redirect_uri: Option<&'a str>,
 }
 
 fn render(
@@ -37,7 +39,7 @@ fn render(
     form: &Form<'_>,
     error: Option<&str>,
 ) -> Response {
-    pages::render(
+    let res = pages::render(
         status,
         &SignupPage {
             issuer: state.oidc.issuer.as_str(),
@@ -48,7 +50,8 @@ fn render(
             min_chars: password::MIN_NEW_PASSWORD_CHARS,
             error,
         },
-    )
+    );
+    pages::with_form_target(res, form.redirect_uri)
 }
 
 fn closed(state: &AuthorizeState) -> Response {
@@ -72,12 +75,12 @@ async fn signup_page(
         Ok(c) => c,
         Err(e) => return state.unavailable("signup", e),
     };
-    let request_id = match params.get("request") {
+    let (request_id, redirect_uri) = match params.get("request") {
         Some(id) => match load_pending(&state, Some(id), Some(&current.session)).await {
-            Ok((p, _, _)) => Some(p.id),
+            Ok((p, req, _)) => (Some(p.id), Some(req.redirect_uri)),
             Err(res) => return res,
         },
-        None => None,
+        None => (None, None),
     };
     let mut res = render(
         &state,
@@ -87,6 +90,7 @@ async fn signup_page(
             request_id: request_id.as_deref(),
             username: "",
             email: "",
+            redirect_uri: redirect_uri.as_deref(),
         },
         None,
     );
@@ -124,6 +128,7 @@ async fn signup_submit(
         request_id: request_id.as_deref(),
         username: if username.len() <= 64 { username } else { "" },
         email: if email.len() <= 254 { email } else { "" },
+        redirect_uri: pending_req.as_ref().map(|r| r.redirect_uri.as_str()),
     };
     let bad = |message: &str| render(&state, StatusCode::BAD_REQUEST, &page, Some(message));
 
@@ -151,7 +156,9 @@ async fn signup_submit(
         Err(e) => return state.unavailable("signup", e),
     }
     if !gatehouse_core::user::valid_username(username) {
-        return bad("Choose a username of 1 to 64 characters without spaces.");
+        return bad(
+            "Choose a username of 1 to 64 characters: letters, digits and symbols, without spaces or invisible characters.",
+        );
     }
     if !email.is_empty() && !gatehouse_core::user::valid_email(email) {
         return bad("That email address does not look right.");
@@ -204,6 +211,9 @@ async fn signup_submit(
                 &page,
                 Some("That username is taken. Choose another."),
             );
+        }
+        Err(StoreError::Refused(why)) => {
+            return render(&state, StatusCode::BAD_REQUEST, &page, Some(why));
         }
         Err(e) => return state.unavailable("signup", e),
     }

@@ -35,10 +35,14 @@ pub use user::User;
 pub const AUTHORIZATION_CODE_TTL_SECS: i64 = 60;
 
 /// Free text an administrator or a registering developer types (a client name, a user's
-/// name, a description): at most `max_bytes`, no control characters. It is shown on pages
+/// name, a description): at most `max_bytes`, no control characters and no format
+/// characters (a bidi override in a client name would make the consent page lie). It is shown on pages
 /// and written to the database as typed, and PostgreSQL refuses NUL outright.
 pub fn is_plain_text(value: &str, max_bytes: usize) -> bool {
-    value.len() <= max_bytes && !value.chars().any(char::is_control)
+    value.len() <= max_bytes
+        && !value
+            .chars()
+            .any(|c| c.is_control() || user::is_format_char(c))
 }
 
 /// An `error_description` as RFC 6749 §4.1.2.1 and §5.2 allow it: printable ASCII without

@@ -53,6 +53,8 @@ pub mod user {
         pub disabled: bool,
         pub created_at: i64,
         pub updated_at: i64,
+        pub username_key: Option<String>,
+        pub username_skeleton: Option<String>,
     }
     no_relations!();
 }

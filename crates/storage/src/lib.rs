@@ -142,7 +142,9 @@ impl Store {
             .await
             .map_err(|e| StoreError::Database(DbErr::Custom(redact_url(&e.to_string(), url))))?;
         Migrator::up(&db, None).await?;
-        Ok(Self { db })
+        let store = Self { db };
+        store.backfill_username_keys().await?;
+        Ok(store)
     }
 
     /// How many rows each table that traffic can grow holds: what the anonymous-traffic

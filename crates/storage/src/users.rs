@@ -46,10 +46,37 @@ impl Store {
         now: i64,
         audit: &Audit,
     ) -> StoreResult<User> {
+        // One normalised form per name (RFC 8265), and no look-alike of a name that exists
+        // (UTS #39 skeletons), checked inside the transaction that inserts.
+        let key =
+            gatehouse_core::user::username_key(new.username).ok_or(crate::StoreError::Refused(
+                "that username is not allowed (RFC 8265 identifier characters only)",
+            ))?;
+        let skeleton = gatehouse_core::user::username_skeleton(&key);
         let txn = self.db.begin().await?;
+        if user::Entity::find()
+            .filter(user::Column::UsernameKey.eq(&key))
+            .one(&txn)
+            .await?
+            .is_some()
+        {
+            return Err(crate::StoreError::Conflict("user"));
+        }
+        if user::Entity::find()
+            .filter(user::Column::UsernameSkeleton.eq(&skeleton))
+            .one(&txn)
+            .await?
+            .is_some()
+        {
+            return Err(crate::StoreError::Refused(
+                "that username looks like an existing one; choose another",
+            ));
+        }
         let model = user::ActiveModel {
             id: Set(new.id.to_owned()),
             username: Set(new.username.to_owned()),
+            username_key: Set(Some(key)),
+            username_skeleton: Set(Some(skeleton)),
             password_hash: Set(new.password_hash.to_owned()),
             email: Set(new.email.map(str::to_owned)),
             // An address typed by an administrator is not a verified one.
@@ -111,16 +138,66 @@ impl Store {
         Ok(Listing { items, total })
     }
 
-    /// The user and their password hash, for login.
+    /// The user and their password hash, for login: found by the normalised form of the
+    /// name typed (RFC 8265), or, for an account whose name could not be normalised when
+    /// the column was filled in, by the name exactly as stored.
     pub async fn find_user_credentials(
         &self,
         username: &str,
     ) -> StoreResult<Option<(User, String)>> {
-        Ok(user::Entity::find()
+        // An older account left without a key (its name clashed with another's when the
+        // keys were filled in) is reached by its exact name first.
+        if let Some(m) = user::Entity::find()
             .filter(user::Column::Username.eq(username))
+            .filter(user::Column::UsernameKey.is_null())
+            .one(&self.db)
+            .await?
+        {
+            return Ok(Some(to_domain(m)));
+        }
+        let Some(key) = gatehouse_core::user::username_key(username) else {
+            return Ok(None);
+        };
+        Ok(user::Entity::find()
+            .filter(user::Column::UsernameKey.eq(key))
             .one(&self.db)
             .await?
             .map(to_domain))
+    }
+
+    /// Fills in the normalised form and skeleton of accounts created before they were
+    /// stored. Two old accounts whose names normalise alike keep working under their exact
+    /// names (the second one's key stays empty, and a warning says so).
+    pub async fn backfill_username_keys(&self) -> StoreResult<u64> {
+        let rows = user::Entity::find()
+            .filter(user::Column::UsernameKey.is_null())
+            .all(&self.db)
+            .await?;
+        let mut filled = 0;
+        for m in rows {
+            let Some(key) = gatehouse_core::user::username_key(&m.username) else {
+                tracing::warn!(user = %m.id, "username cannot be normalised (RFC 8265); it signs in only as typed");
+                continue;
+            };
+            let taken = user::Entity::find()
+                .filter(user::Column::UsernameKey.eq(&key))
+                .one(&self.db)
+                .await?
+                .is_some();
+            if taken {
+                tracing::warn!(user = %m.id, "username normalises like another account's; it signs in only as typed");
+                continue;
+            }
+            let skeleton = gatehouse_core::user::username_skeleton(&key);
+            user::Entity::update_many()
+                .col_expr(user::Column::UsernameKey, Expr::value(key))
+                .col_expr(user::Column::UsernameSkeleton, Expr::value(skeleton))
+                .filter(user::Column::Id.eq(&m.id))
+                .exec(&self.db)
+                .await?;
+            filled += 1;
+        }
+        Ok(filled)
     }
 
     pub async fn find_user(&self, id: &str) -> StoreResult<Option<User>> {
@@ -240,5 +317,65 @@ impl Store {
         }
         txn.commit().await?;
         Ok(found)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sea_orm::{ConnectionTrait, Statement};
+
+    /// Accounts from before usernames were normalised keep working: the start-up backfill
+    /// gives them their normalised form, and of two old names that normalise alike the
+    /// second keeps signing in under its exact name.
+    #[tokio::test]
+    async fn older_accounts_are_backfilled_and_keep_signing_in() {
+        let store = Store::connect("sqlite::memory:").await.unwrap();
+        let audit = Audit::new("test", "user.create", "-");
+        for (id, name) in [("u1", "Alice"), ("u2", "bob")] {
+            store
+                .create_user(
+                    NewUser {
+                        id,
+                        username: name,
+                        password_hash: "$argon2id$x",
+                        email: None,
+                        name: None,
+                        roles: &[],
+                    },
+                    0,
+                    &audit,
+                )
+                .await
+                .unwrap();
+        }
+        // As a database of the previous release would have them: no keys, and a second
+        // account whose name only differs in case (allowed then).
+        let db = &store.db;
+        for sql in [
+            "UPDATE users SET username_key = NULL, username_skeleton = NULL",
+            "INSERT INTO users (id, username, password_hash, email_verified, disabled, created_at, updated_at) \
+             VALUES ('u3', 'ALICE', '$argon2id$y', false, false, 0, 0)",
+        ] {
+            db.execute_raw(Statement::from_string(db.get_database_backend(), sql))
+                .await
+                .unwrap();
+        }
+        assert_eq!(store.backfill_username_keys().await.unwrap(), 2);
+        let found = |name: &'static str| {
+            let store = store.clone();
+            async move {
+                store
+                    .find_user_credentials(name)
+                    .await
+                    .unwrap()
+                    .map(|(u, _)| u.id)
+            }
+        };
+        assert_eq!(found("alice").await.as_deref(), Some("u1"));
+        assert_eq!(found("ＢＯＢ").await.as_deref(), Some("u2"));
+        // The clash keeps working under its exact name.
+        assert_eq!(found("ALICE").await.as_deref(), Some("u3"));
+        assert_eq!(found("Alice").await.as_deref(), Some("u1"));
     }
 }

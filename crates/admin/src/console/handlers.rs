@@ -431,7 +431,8 @@ async fn confirm_recent_password(
     let Some((user, hash)) = creds.map_err(|e| pages::unavailable(oidc.issuer.as_str(), e))? else {
         return Err(ask(StatusCode::FORBIDDEN, "Sign in again."));
     };
-    let account = user.username.to_lowercase();
+    let account = gatehouse_core::user::username_key(&user.username)
+        .unwrap_or_else(|| user.username.to_lowercase());
     let keys = gatehouse_authorize::throttle::SignInKeys::new(
         &account,
         &gatehouse_core::net::address_bucket_of(&admin.address),
