@@ -273,6 +273,151 @@ fn http_get(port: u16, path: &str) -> String {
     out
 }
 
+/// One HTTP/1.1 request with `Connection: close`: (status, body).
+fn http(
+    port: u16,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &str,
+) -> (u16, String) {
+    let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    let mut req = format!(
+        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\nContent-Length: {}\r\n",
+        body.len()
+    );
+    for (k, v) in headers {
+        req.push_str(&format!("{k}: {v}\r\n"));
+    }
+    req.push_str("\r\n");
+    req.push_str(body);
+    s.write_all(req.as_bytes()).unwrap();
+    let mut out = String::new();
+    s.read_to_string(&mut out).unwrap();
+    let status = out[9..12].parse().unwrap();
+    let body = out
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_owned())
+        .unwrap_or_default();
+    (status, body)
+}
+
+/// Starts `gatehouse serve` listening on `port` as `issuer`, and waits for its "listening"
+/// log line (no sleeping).
+fn serve(env: &Env, issuer: &str, port: u16) -> std::process::Child {
+    let mut child = env
+        .cmd(&[])
+        .env("GATEHOUSE_ISSUER", issuer)
+        .env("GATEHOUSE_LISTEN", format!("127.0.0.1:{port}"))
+        .env("GATEHOUSE_KEY_ROTATION_LEAD_TIME", "0")
+        .env("GATEHOUSE_LOG", "info")
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    loop {
+        let line = lines.next().expect("server exited early").unwrap();
+        if line.contains("is listening") {
+            break;
+        }
+    }
+    // Keep draining the log so the server never blocks on a full pipe.
+    std::thread::spawn(move || for _ in lines {});
+    child
+}
+
+/// The hardening issue's multi-node key test with two real `gatehouse serve` processes on
+/// one database: a key rotated through node A's admin API signs A's next token, and node B,
+/// which has not reloaded its ring yet, reloads it on seeing the unknown kid: it
+/// introspects the token, publishes the key and records its revocation.
+#[test]
+fn two_server_processes_share_one_key_ring() {
+    use base64::Engine;
+    let env = Env::new();
+    let robot = json_out(&env.run(
+        &[
+            "client",
+            "create",
+            "--name",
+            "Robot",
+            "--grant-type",
+            "client_credentials",
+            "--scope",
+            "gatehouse:admin",
+            "--json",
+        ],
+        "",
+    ));
+    let basic = format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(format!(
+            "{}:{}",
+            robot["client_id"].as_str().unwrap(),
+            robot["client_secret"].as_str().unwrap()
+        ))
+    );
+    let (pa, pb) = (free_port(), free_port());
+    let issuer = format!("http://127.0.0.1:{pa}");
+    let mut a = serve(&env, &issuer, pa);
+    let mut b = serve(&env, &issuer, pb);
+    let form = [
+        ("Content-Type", "application/x-www-form-urlencoded"),
+        ("Authorization", basic.as_str()),
+    ];
+    let json = |body: &str| -> serde_json::Value { serde_json::from_str(body).unwrap() };
+    let (status, t) = http(
+        pa,
+        "POST",
+        "/token",
+        &form,
+        "grant_type=client_credentials&scope=gatehouse%3Aadmin",
+    );
+    assert_eq!(status, 200, "{t}");
+    let admin = format!("Bearer {}", json(&t)["access_token"].as_str().unwrap());
+    let (status, key) = http(
+        pa,
+        "POST",
+        "/admin/api/keys/rotate",
+        &[
+            ("Authorization", admin.as_str()),
+            ("Content-Type", "application/json"),
+        ],
+        r#"{"alg":"ES256"}"#,
+    );
+    assert_eq!(status, 201, "{key}");
+    let kid = json(&key)["kid"].as_str().unwrap().to_owned();
+    let (_, t) = http(pa, "POST", "/token", &form, "grant_type=client_credentials");
+    let token = json(&t)["access_token"].as_str().unwrap().to_owned();
+    let header = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(token.split('.').next().unwrap())
+        .unwrap();
+    assert_eq!(
+        json(&String::from_utf8(header).unwrap())["kid"],
+        kid.as_str()
+    );
+    let (status, info) = http(pb, "POST", "/introspect", &form, &format!("token={token}"));
+    assert_eq!(status, 200);
+    assert_eq!(
+        json(&info)["active"],
+        true,
+        "B reloads for the unknown kid: {info}"
+    );
+    let (_, jwks) = http(pb, "GET", "/jwks.json", &[], "");
+    assert!(jwks.contains(&kid), "B publishes the new key");
+    let (status, _) = http(pb, "POST", "/revoke", &form, &format!("token={token}"));
+    assert_eq!(status, 200);
+    let (_, info) = http(pa, "POST", "/introspect", &form, &format!("token={token}"));
+    assert_eq!(
+        json(&info)["active"],
+        false,
+        "the revocation on B holds on A"
+    );
+    for child in [&mut a, &mut b] {
+        child.kill().unwrap();
+        child.wait().unwrap();
+    }
+}
+
 #[test]
 fn serve_generates_keys_answers_and_stops_on_sigterm() {
     let env = Env::new();

@@ -93,6 +93,18 @@ impl Store {
             keys.iter().map(|(k, p)| (key_hash(k), *p)).collect();
         keys.sort_by(|a, b| a.0.cmp(&b.0));
         keys.dedup_by(|a, b| a.0 == b.0);
+        // A locked key is refused by a plain read, without a write transaction: a flood of
+        // refused attempts must not queue for the database's writer (SQLite has one) in
+        // front of real sign-ins. A lock only ever ends by time or by a forgiveness that
+        // this refusal does not need to wait for, so the read is safe to act on.
+        let locked = throttle_counter::Entity::find()
+            .filter(throttle_counter::Column::KeyHash.is_in(keys.iter().map(|(h, _)| h.clone())))
+            .filter(throttle_counter::Column::LockedUntil.gt(now))
+            .all(&self.db)
+            .await?;
+        if let Some(until) = locked.iter().filter_map(|r| r.locked_until).max() {
+            return Ok(Attempt::Refused { until });
+        }
         let txn = self.db.begin().await?;
         // Write first: on SQLite the insert takes the write lock before the read below, so
         // racing attempts queue instead of failing to upgrade a read lock; on PostgreSQL the
