@@ -9,6 +9,7 @@ sign-ins (the POST of the login form) without and during the flood.
 
     python3 bench/anonymous_flood.py           # builds --release first
     ROUNDS=2000 python3 bench/anonymous_flood.py
+    RATE=250 python3 bench/anonymous_flood.py  # paced: 250 rounds (1,000 requests) a second
 
 Results are recorded by hand in bench/RESULTS.md. Load and server share the machine.
 """
@@ -30,6 +31,8 @@ import urllib.parse as up
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 ROUNDS = int(os.environ.get("ROUNDS", "10000"))
 THREADS = int(os.environ.get("THREADS", "8"))
+# Rounds per second across all threads (0: as fast as the threads go).
+RATE = float(os.environ.get("RATE", "0"))
 SIGNINS = int(os.environ.get("SIGNINS", "30"))
 PASSWORD = "flood bench password 1"
 
@@ -114,6 +117,7 @@ def flood(server, addresses):
     counter = iter(range(ROUNDS))
     lock = threading.Lock()
     statuses = {}
+    started = time.perf_counter()
 
     def worker():
         c = server.conn()
@@ -122,6 +126,10 @@ def flood(server, addresses):
                 i = next(counter, None)
             if i is None:
                 return
+            if RATE > 0:
+                delay = started + i / RATE - time.perf_counter()
+                if delay > 0:
+                    time.sleep(delay)
             a = i % addresses
             h = {"X-Forwarded-For": f"10.{a // 65536}.{(a // 256) % 256}.{a % 256}"}
             for method, p, b in [("GET", path, None), ("GET", "/login", None),
@@ -166,7 +174,8 @@ def main():
     binary = os.path.join(ROOT, "target/release/gatehouse")
     if os.environ.get("NO_BUILD") != "1":
         subprocess.run(["cargo", "build", "--release", "-q", "-p", "gatehouse-server"], cwd=ROOT, check=True)
-    print(f"rounds per flood: {ROUNDS} (x4 requests), {THREADS} client threads")
+    print(f"rounds per flood: {ROUNDS} (x4 requests), {THREADS} client threads, "
+          f"{'unpaced' if RATE <= 0 else f'{RATE:.0f} rounds/s'}")
     for addresses in [1, 1000]:
         server = Server(binary)
         try:

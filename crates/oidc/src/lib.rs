@@ -4,6 +4,7 @@ pub mod claims;
 pub mod client_assertion;
 pub mod client_keys;
 pub mod discovery;
+mod kek;
 pub mod keys;
 pub mod net;
 pub mod seal;
