@@ -9,12 +9,15 @@ use std::process::{Command, Output, Stdio};
 
 struct Env {
     dir: tempfile::TempDir,
+    /// Every command's database, when not the SQLite default in `dir`.
+    database_url: Option<String>,
 }
 
 impl Env {
     fn new() -> Self {
         Self {
             dir: tempfile::tempdir().unwrap(),
+            database_url: None,
         }
     }
 
@@ -25,6 +28,9 @@ impl Env {
             if k.starts_with("GATEHOUSE_") {
                 c.env_remove(k);
             }
+        }
+        if let Some(url) = &self.database_url {
+            c.env("GATEHOUSE_DATABASE_URL", url);
         }
         c
     }
@@ -333,7 +339,21 @@ fn serve(env: &Env, issuer: &str, port: u16) -> std::process::Child {
 #[test]
 fn two_server_processes_share_one_key_ring() {
     use base64::Engine;
-    let env = Env::new();
+    let mut env = Env::new();
+    // On PostgreSQL when the test pass names a server (a fresh database, as the end-to-end
+    // tests make), else on the SQLite file in the working directory.
+    if let Ok(base) = std::env::var("GATEHOUSE_TEST_POSTGRES") {
+        let base = base.trim_end_matches('/').to_owned();
+        let name = format!("gh_cli{}", std::process::id());
+        let ok = Command::new("psql")
+            .arg(format!("{base}/postgres"))
+            .args(["-q", "-c", &format!("CREATE DATABASE {name}")])
+            .status()
+            .unwrap()
+            .success();
+        assert!(ok, "creating {name}");
+        env.database_url = Some(format!("{base}/{name}"));
+    }
     let robot = json_out(&env.run(
         &[
             "client",
