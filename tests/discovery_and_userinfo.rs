@@ -301,3 +301,32 @@ async fn error_descriptions_use_only_the_characters_rfc_6749_allows() {
     let d = query_of(&page.location.unwrap())["error_description"].clone();
     assert!(allowed(&d), "{d}");
 }
+
+/// Discovery shows a resource server how to check a token's audience (RFC 8414
+/// `service_documentation`): the page names this issuer, its JWKS, the admin API's
+/// audience and introspection, and tells it to accept only its own `aud`.
+#[tokio::test]
+async fn discovery_points_resource_servers_to_the_audience_check() {
+    let app = TestApp::start().await;
+    let doc = discovery(&app).await;
+    let url = doc["service_documentation"].as_str().unwrap();
+    assert_eq!(url, app.url("/docs/resource-servers"));
+    let res = app.http().get(url).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    assert!(
+        res.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/plain")
+    );
+    let text = res.text().await.unwrap();
+    for needle in [
+        "aud is exactly YOUR API's identifier",
+        doc["jwks_uri"].as_str().unwrap(),
+        &app.url("/admin/api"),
+        doc["introspection_endpoint"].as_str().unwrap(),
+        "resource=",
+    ] {
+        assert!(text.contains(needle), "{needle}: {text}");
+    }
+}

@@ -32,6 +32,8 @@ pub fn document(state: &Oidc) -> Value {
         "token_endpoint": i.url("/token"),
         "userinfo_endpoint": i.url("/userinfo"),
         "jwks_uri": i.url(JWKS_PATH),
+        // RFC 8414 §2: how to use this server, here what a resource server must check.
+        "service_documentation": i.url(RESOURCE_SERVER_DOC_PATH),
         "end_session_endpoint": i.url("/logout"),
         "device_authorization_endpoint": i.url("/device_authorization"),
         "registration_endpoint": i.url("/register"),
@@ -112,4 +114,51 @@ pub fn routes() -> Router<Oidc> {
             get(openid_configuration),
         )
         .route(JWKS_PATH, get(jwks))
+        .route(RESOURCE_SERVER_DOC_PATH, get(resource_server_doc))
+}
+
+/// Where discovery's `service_documentation` points.
+pub const RESOURCE_SERVER_DOC_PATH: &str = "/docs/resource-servers";
+
+/// What a resource server must check before it trusts an access token (RFC 9068 §4,
+/// RFC 8707), with this server's own URLs filled in. Plain text: no script, nothing to load.
+async fn resource_server_doc(State(state): State<Oidc>) -> Response {
+    let i = &state.issuer;
+    let body = format!(
+        "How a resource server checks access tokens from {issuer}\n\n\
+Register your API (gatehouse resource create <identifier> --name ... --scope ...). Clients\n\
+then ask for tokens with resource=<identifier> (RFC 8707), and a token carries exactly one\n\
+audience. Accept a JWT access token only if all of these hold:\n\n\
+1. The header's typ is at+jwt (RFC 9068) and its alg is ES256.\n\
+2. The signature verifies with the key named by kid from {jwks} (refetch it when a kid is\n\
+   unknown: keys are published before they sign).\n\
+3. iss is exactly {issuer}.\n\
+4. aud is exactly YOUR API's identifier. A token for {issuer} (userinfo), for\n\
+   {admin} (the admin API) or for another API is not for you: refuse it, whatever\n\
+   else it carries.\n\
+5. exp is in the future and nbf/iat not more than a minute ahead of your clock.\n\
+6. scope holds what the call needs.\n\n\
+Or ask {introspection} (RFC 7662, with your own client credentials): active, scope,\n\
+client_id, sub, exp and aud come back; check aud and scope the same way. Introspection\n\
+also tells you when a token was revoked before it expired.\n",
+        issuer = i.as_str(),
+        jwks = i.url(JWKS_PATH),
+        admin = i.url("/admin/api"),
+        introspection = i.url("/introspect"),
+    );
+    let mut res = body.into_response();
+    let h = res.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    h.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=3600"),
+    );
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    res
 }
