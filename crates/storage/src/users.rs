@@ -145,24 +145,26 @@ impl Store {
         &self,
         username: &str,
     ) -> StoreResult<Option<(User, String)>> {
-        // An older account left without a key (its name clashed with another's when the
-        // keys were filled in) is reached by its exact name first.
-        if let Some(m) = user::Entity::find()
-            .filter(user::Column::Username.eq(username))
-            .filter(user::Column::UsernameKey.is_null())
-            .one(&self.db)
-            .await?
-        {
-            return Ok(Some(to_domain(m)));
+        // One query: the account whose normalised name this is, or an older account left
+        // without a key (its name clashed with another's when the keys were filled in),
+        // reached by its exact name, which wins.
+        let legacy = sea_orm::Condition::all()
+            .add(user::Column::Username.eq(username))
+            .add(user::Column::UsernameKey.is_null());
+        let mut either = sea_orm::Condition::any().add(legacy);
+        if let Some(key) = gatehouse_core::user::username_key(username) {
+            either = either.add(user::Column::UsernameKey.eq(key));
         }
-        let Some(key) = gatehouse_core::user::username_key(username) else {
-            return Ok(None);
-        };
-        Ok(user::Entity::find()
-            .filter(user::Column::UsernameKey.eq(key))
-            .one(&self.db)
-            .await?
-            .map(to_domain))
+        let rows = user::Entity::find()
+            .filter(either)
+            .limit(2)
+            .all(&self.db)
+            .await?;
+        let pick = rows
+            .iter()
+            .position(|m| m.username_key.is_none())
+            .unwrap_or(0);
+        Ok(rows.into_iter().nth(pick).map(to_domain))
     }
 
     /// Fills in the normalised form and skeleton of accounts created before they were

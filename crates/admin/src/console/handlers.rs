@@ -9,6 +9,7 @@ use gatehouse_core::{Query, SubjectKind};
 use gatehouse_storage::GrantFilter;
 
 use super::pages::{self, *};
+use super::reauth::confirm_recent_password;
 use crate::AdminState;
 use crate::api::clients::{self, ClientInput, ClientPatch, ClientView, GrantView};
 use crate::api::users::{self, UserInput, UserView};
@@ -50,7 +51,7 @@ impl FormData {
             .collect()
     }
 
-    fn optional(&self, name: &str) -> Option<String> {
+    pub(super) fn optional(&self, name: &str) -> Option<String> {
         Some(self.get(name).trim().to_owned()).filter(|v| !v.is_empty())
     }
 }
@@ -65,7 +66,7 @@ fn lines(text: &str) -> Vec<String> {
 }
 
 /// Notices are chosen by code, never echoed from the URL.
-fn notice(query: Option<&str>) -> Option<String> {
+pub(super) fn notice(query: Option<&str>) -> Option<String> {
     let params = gatehouse_core::Params::parse(query.unwrap_or("").as_bytes());
     let text = match params.get("notice")? {
         "saved" => "Saved.",
@@ -89,7 +90,7 @@ fn notice(query: Option<&str>) -> Option<String> {
     Some(text.to_owned())
 }
 
-fn layout(
+pub(super) fn layout(
     state: &AdminState,
     admin: &Admin,
     notice: Option<String>,
@@ -108,7 +109,7 @@ fn layout(
     }
 }
 
-fn see_other(state: &AdminState, path: &str) -> Response {
+pub(super) fn see_other(state: &AdminState, path: &str) -> Response {
     let mut res = StatusCode::SEE_OTHER.into_response();
     if let Ok(v) = HeaderValue::from_str(&state.oidc().issuer.url(path)) {
         res.headers_mut().insert(header::LOCATION, v);
@@ -116,7 +117,7 @@ fn see_other(state: &AdminState, path: &str) -> Response {
     res
 }
 
-fn failed(state: &AdminState, e: ApiError) -> Response {
+pub(super) fn failed(state: &AdminState, e: ApiError) -> Response {
     if e.status() == StatusCode::SERVICE_UNAVAILABLE {
         return pages::unavailable(state.oidc().issuer.as_str(), e.description());
     }
@@ -129,7 +130,7 @@ fn failed(state: &AdminState, e: ApiError) -> Response {
 }
 
 /// `?search=&offset=` of a listing page.
-fn listing_query(query: Option<&str>) -> Query {
+pub(super) fn listing_query(query: Option<&str>) -> Query {
     let params = gatehouse_core::Params::parse(query.unwrap_or("").as_bytes());
     Query {
         search: params
@@ -382,99 +383,6 @@ pub async fn update_client(
         }
         Err(e) => failed(&state, e),
     }
-}
-
-/// How long after the admin last typed their password the console asks for it again
-/// before a sensitive change.
-const REAUTH_SECS: i64 = 15 * 60;
-
-/// A new signing key, a new administrator and a new client secret need the admin's
-/// password again when it was last entered more than 15 minutes ago (a session left open
-/// is not enough). The attempt counts against the account like a sign-in.
-async fn confirm_recent_password(
-    state: &AdminState,
-    admin: &Admin,
-    form: &FormData,
-) -> Result<(), Response> {
-    let Some(session) = &admin.session else {
-        return Ok(());
-    };
-    let oidc = state.oidc();
-    let now = oidc.now();
-    if session.auth_time.is_some_and(|t| now - t <= REAUTH_SECS) {
-        return Ok(());
-    }
-    let ask = |status: StatusCode, text: &str| {
-        gatehouse_authorize::pages::error_page(
-            oidc.issuer.as_str(),
-            status,
-            "Confirm with your password",
-            text,
-        )
-    };
-    let typed = form.get("current_password");
-    if typed.is_empty() {
-        return Err(ask(
-            StatusCode::FORBIDDEN,
-            "You signed in more than 15 minutes ago: go back and enter your password with this change.",
-        ));
-    }
-    let store = &oidc.store;
-    let creds = match &session.user_id {
-        Some(id) => match store.find_user(id).await {
-            Ok(Some(u)) => store.find_user_credentials(&u.username).await,
-            Ok(None) => Ok(None),
-            Err(e) => Err(e),
-        },
-        None => Ok(None),
-    };
-    let Some((user, hash)) = creds.map_err(|e| pages::unavailable(oidc.issuer.as_str(), e))? else {
-        return Err(ask(StatusCode::FORBIDDEN, "Sign in again."));
-    };
-    let account = gatehouse_core::user::username_key(&user.username)
-        .unwrap_or_else(|| user.username.to_lowercase());
-    let keys = gatehouse_authorize::throttle::SignInKeys::new(
-        &account,
-        &gatehouse_core::net::address_bucket_of(&admin.address),
-        None,
-    );
-    match store.count_attempt(&keys.refs(), now).await {
-        Ok(gatehouse_storage::Attempt::Counted { .. }) => {}
-        Ok(gatehouse_storage::Attempt::Refused { .. }) => {
-            return Err(ask(
-                StatusCode::TOO_MANY_REQUESTS,
-                "Too many wrong passwords. Wait a moment and try again.",
-            ));
-        }
-        Err(e) => return Err(pages::unavailable(oidc.issuer.as_str(), e)),
-    }
-    let Some(permit) = state
-        .authorize
-        .hash_slots
-        .acquire(std::time::Duration::from_secs(10))
-        .await
-    else {
-        return Err(ask(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "Busy; try again in a moment.",
-        ));
-    };
-    let verified = gatehouse_authorize::password::verify(Some(hash), typed.to_owned()).await;
-    drop(permit);
-    if !verified {
-        return Err(ask(
-            StatusCode::FORBIDDEN,
-            "That password is not right. Go back and try again.",
-        ));
-    }
-    let forgiven = async {
-        store.clear_attempts(&keys.clear).await?;
-        store.forgive_attempt(&keys.refs(), now).await?;
-        store.touch_session_auth(&session.id_hash, now).await
-    };
-    forgiven
-        .await
-        .map_err(|e| pages::unavailable(oidc.issuer.as_str(), e))
 }
 
 pub async fn rotate_secret(
@@ -1004,216 +912,4 @@ pub async fn delete_group(
 ) -> Response {
     let result = access::delete_group_for(&state, &admin, &group).await;
     after_access_action(&state, &admin, result, "deleted").await
-}
-
-async fn keys_page(
-    state: &AdminState,
-    admin: &Admin,
-    status: StatusCode,
-    notice: Option<String>,
-    error: Option<String>,
-) -> Response {
-    let listed = match crate::api::resources::list_resources(state).await {
-        Ok(r) => system::registration_tokens(state).await.map(|t| (t, r)),
-        Err(e) => Err(e),
-    };
-    match listed {
-        Ok((tokens, resources)) => pages::render(
-            status,
-            &KeysPage {
-                layout: layout(state, admin, notice, error),
-                keys: system::key_views(state)
-                    .await
-                    .into_iter()
-                    .map(|k| KeyRow {
-                        created: pages::when(k.created_at),
-                        key: k,
-                    })
-                    .collect(),
-                tokens: tokens
-                    .into_iter()
-                    .map(|t| TokenRow {
-                        short_id: t.id.chars().take(12).collect(),
-                        expires: pages::when(t.expires_at),
-                        token: t,
-                    })
-                    .collect(),
-                resources,
-            },
-        ),
-        Err(e) => failed(state, e),
-    }
-}
-
-pub async fn keys(
-    State(state): State<AdminState>,
-    admin: Admin,
-    RawQuery(query): RawQuery,
-) -> Response {
-    keys_page(
-        &state,
-        &admin,
-        StatusCode::OK,
-        notice(query.as_deref()),
-        None,
-    )
-    .await
-}
-
-pub async fn rotate_key(State(state): State<AdminState>, admin: Admin, body: Bytes) -> Response {
-    let form = FormData::parse(&body);
-    if let Err(res) = confirm_recent_password(&state, &admin, &form).await {
-        return res;
-    }
-    match system::rotate(&state, &admin, form.get("alg")).await {
-        Ok(_) => see_other(&state, "/admin/keys?notice=rotated"),
-        Err(e) if e.status() == StatusCode::BAD_REQUEST => {
-            let message = e.description().to_owned();
-            keys_page(&state, &admin, StatusCode::BAD_REQUEST, None, Some(message)).await
-        }
-        Err(e) => failed(&state, e),
-    }
-}
-
-pub async fn create_resource(
-    State(state): State<AdminState>,
-    admin: Admin,
-    body: Bytes,
-) -> Response {
-    use crate::api::resources;
-    let form = FormData::parse(&body);
-    let ttl = match form.optional("access_token_ttl").map(|v| v.parse::<i64>()) {
-        None => Ok(None),
-        Some(Ok(t)) => Ok(Some(t)),
-        Some(Err(_)) => Err(ApiError::invalid("access_token_ttl must be a whole number")),
-    };
-    let created = match ttl {
-        Ok(access_token_ttl) => {
-            resources::create_resource(
-                &state,
-                &admin,
-                resources::ResourceInput {
-                    identifier: form.get("identifier").to_owned(),
-                    name: form.get("name").to_owned(),
-                    scopes: form
-                        .get("scopes")
-                        .split_whitespace()
-                        .map(str::to_owned)
-                        .collect(),
-                    access_token_ttl,
-                },
-            )
-            .await
-        }
-        Err(e) => Err(e),
-    };
-    match created {
-        Ok(_) => see_other(&state, "/admin/keys?notice=resource-created"),
-        Err(e) if e.status() == StatusCode::BAD_REQUEST || e.status() == StatusCode::CONFLICT => {
-            let message = e.description().to_owned();
-            keys_page(&state, &admin, StatusCode::BAD_REQUEST, None, Some(message)).await
-        }
-        Err(e) => failed(&state, e),
-    }
-}
-
-pub async fn delete_resource(
-    State(state): State<AdminState>,
-    admin: Admin,
-    body: Bytes,
-) -> Response {
-    let form = FormData::parse(&body);
-    match crate::api::resources::delete_resource(&state, &admin, form.get("identifier")).await {
-        Ok(()) => see_other(&state, "/admin/keys?notice=resource-deleted"),
-        Err(e) => failed(&state, e),
-    }
-}
-
-pub async fn create_registration_token(
-    State(state): State<AdminState>,
-    admin: Admin,
-    body: Bytes,
-) -> Response {
-    let form = FormData::parse(&body);
-    let number = |name: &str| -> Result<Option<i64>, ApiError> {
-        match form.optional(name) {
-            None => Ok(None),
-            Some(v) => v
-                .parse()
-                .map(Some)
-                .map_err(|_| ApiError::invalid(&format!("{name} must be a whole number"))),
-        }
-    };
-    let words = |name: &str| -> Vec<String> {
-        form.optional(name)
-            .map(|v| {
-                v.split(|c: char| c == ',' || c.is_whitespace())
-                    .filter(|w| !w.is_empty())
-                    .map(str::to_owned)
-                    .collect()
-            })
-            .unwrap_or_default()
-    };
-    let input = match (number("ttl"), number("uses")) {
-        (Ok(ttl), Ok(uses)) => Ok(system::RegistrationTokenInput {
-            ttl,
-            uses,
-            allow_scopes: words("allow_scopes"),
-            allow_grant_types: words("allow_grant_types"),
-        }),
-        (Err(e), _) | (_, Err(e)) => Err(e),
-    };
-    let created = match input {
-        Ok(i) => system::create_registration_token(&state, &admin, i).await,
-        Err(e) => Err(e),
-    };
-    match created {
-        Ok(t) => pages::render(
-            StatusCode::OK,
-            &TokenPage {
-                layout: layout(&state, &admin, None, None),
-                token: t.registration_token,
-                expires: pages::when(t.expires_at),
-            },
-        ),
-        Err(e) if e.status() == StatusCode::BAD_REQUEST => {
-            let message = e.description().to_owned();
-            keys_page(&state, &admin, StatusCode::BAD_REQUEST, None, Some(message)).await
-        }
-        Err(e) => failed(&state, e),
-    }
-}
-
-pub async fn delete_registration_token(
-    State(state): State<AdminState>,
-    admin: Admin,
-    Path(id): Path<String>,
-) -> Response {
-    match system::delete_registration_token(&state, &admin, &id).await {
-        Ok(()) => see_other(&state, "/admin/keys?notice=withdrawn"),
-        Err(e) => failed(&state, e),
-    }
-}
-
-pub async fn audit(
-    State(state): State<AdminState>,
-    admin: Admin,
-    RawQuery(query): RawQuery,
-) -> Response {
-    let q = listing_query(query.as_deref());
-    match system::audit_page(&state, &q).await {
-        Ok(page) => {
-            let (search, pager) = Pager::for_listing("/admin/audit", &q, page.total);
-            pages::render(
-                StatusCode::OK,
-                &AuditPage {
-                    layout: layout(&state, &admin, None, None),
-                    pager,
-                    search,
-                    rows: page.items.into_iter().map(AuditRow::from).collect(),
-                },
-            )
-        }
-        Err(e) => failed(&state, e),
-    }
 }

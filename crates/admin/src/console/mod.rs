@@ -8,6 +8,8 @@
 
 mod handlers;
 mod pages;
+mod reauth;
+mod system;
 
 use axum::Router;
 use axum::body::Body;
@@ -78,6 +80,7 @@ fn table() -> Vec<(&'static str, Vec<Method>)> {
 
 pub fn router(state: AdminState) -> Router<AdminState> {
     use handlers as h;
+    use system as sys;
     let console = Router::new()
         .route("/admin", get(h::home))
         .route("/admin/clients", get(h::clients).post(h::create_client))
@@ -110,18 +113,18 @@ pub fn router(state: AdminState) -> Router<AdminState> {
         .route("/admin/roles/{role}/delete", post(h::delete_role))
         .route("/admin/groups", post(h::create_group))
         .route("/admin/groups/{group}/delete", post(h::delete_group))
-        .route("/admin/keys", get(h::keys))
-        .route("/admin/audit", get(h::audit))
-        .route("/admin/keys/rotate", post(h::rotate_key))
+        .route("/admin/keys", get(sys::keys))
+        .route("/admin/audit", get(sys::audit))
+        .route("/admin/keys/rotate", post(sys::rotate_key))
         .route(
             "/admin/registration-tokens",
-            post(h::create_registration_token),
+            post(sys::create_registration_token),
         )
-        .route("/admin/resources", post(h::create_resource))
-        .route("/admin/resources/delete", post(h::delete_resource))
+        .route("/admin/resources", post(sys::create_resource))
+        .route("/admin/resources/delete", post(sys::delete_resource))
         .route(
             "/admin/registration-tokens/{id}/delete",
-            post(h::delete_registration_token),
+            post(sys::delete_registration_token),
         );
     console
         .route_layer(middleware::from_fn_with_state(state, require_console_admin))

@@ -2,6 +2,12 @@
 //! clients. Readable output by default, JSON with `--json`; errors are one line on stderr
 //! and a non-zero exit.
 
+mod keys;
+mod resources;
+
+pub use keys::{KeysCommand, run_keys};
+pub use resources::{ResourceCommand, run_resource};
+
 use std::io::{BufRead, Write};
 use std::path::PathBuf;
 
@@ -180,132 +186,6 @@ pub enum Command {
 }
 
 #[derive(Debug, Subcommand)]
-pub enum ResourceCommand {
-    /// Register an API: tokens asked for with `resource=IDENTIFIER`, or for one of its
-    /// scopes, carry IDENTIFIER as their audience and only its scopes.
-    Create {
-        /// An https URI (http on loopback) without query or fragment.
-        identifier: String,
-        #[arg(long)]
-        name: String,
-        /// A scope the API accepts (repeatable; at least one).
-        #[arg(long = "scope", required = true)]
-        scopes: Vec<String>,
-        /// Lifetime of its access tokens in seconds, when shorter than the default.
-        #[arg(long)]
-        token_ttl: Option<i64>,
-        #[arg(long)]
-        json: bool,
-    },
-    /// List the APIs (the built-in admin API first).
-    List {
-        #[arg(long)]
-        json: bool,
-    },
-    /// Remove an API; tokens already issued for it live until they expire.
-    Delete {
-        identifier: String,
-        #[arg(long)]
-        json: bool,
-    },
-}
-
-/// The CLI's view of the admin API as a resource (the server builds the same).
-fn admin_resource(issuer: &str) -> gatehouse_core::Resource {
-    gatehouse_core::Resource {
-        identifier: format!("{issuer}/admin/api"),
-        name: "Gatehouse admin API".into(),
-        scopes: gatehouse_core::Scopes::from_names([gatehouse_core::access::ADMIN_SCOPE]),
-        access_token_ttl: None,
-        created_at: 0,
-        updated_at: 0,
-    }
-}
-
-pub async fn run_resource(
-    store: &Store,
-    issuer: &str,
-    cmd: ResourceCommand,
-    now: i64,
-) -> Result<(), CliError> {
-    let view = |r: &gatehouse_core::Resource| {
-        json!({"identifier": r.identifier, "name": r.name, "scopes": r.scopes.to_string(),
-               "access_token_ttl": r.access_token_ttl})
-    };
-    match cmd {
-        ResourceCommand::Create {
-            identifier,
-            name,
-            scopes,
-            token_ttl,
-            json,
-        } => {
-            let resource = gatehouse_core::Resource {
-                identifier: identifier.clone(),
-                name,
-                scopes: gatehouse_core::Scopes::parse(&scopes.join(" "))
-                    .map_err(|e| CliError::Usage(e.to_string()))?,
-                access_token_ttl: token_ttl,
-                created_at: now,
-                updated_at: now,
-            };
-            let admin = admin_resource(issuer);
-            if resource.identifier == admin.identifier {
-                return Err(CliError::Usage("the admin API is built in".into()));
-            }
-            let mut others = store.list_resources().await?;
-            others.push(admin);
-            resource
-                .check(issuer, &others)
-                .map_err(|p| CliError::Usage(p.to_string()))?;
-            store
-                .create_resource(
-                    &resource,
-                    &cli_audit("resource.create", &identifier)
-                        .detail(json!({"scopes": resource.scopes.to_string()})),
-                )
-                .await
-                .map_err(|e| match e {
-                    StoreError::Conflict(_) => {
-                        CliError::Usage(format!("the API {identifier} is registered already"))
-                    }
-                    other => other.into(),
-                })?;
-            print(
-                json,
-                view(&resource),
-                format!(
-                    "registered {identifier}: tokens for it carry aud={identifier} and the scopes {}\n",
-                    resource.scopes
-                ),
-            )
-        }
-        ResourceCommand::List { json } => {
-            let mut all = vec![admin_resource(issuer)];
-            all.extend(store.list_resources().await?);
-            let human = all
-                .iter()
-                .map(|r| format!("{}\t{}\t{}\n", r.identifier, r.scopes, r.name))
-                .collect();
-            print(json, json!(all.iter().map(view).collect::<Vec<_>>()), human)
-        }
-        ResourceCommand::Delete { identifier, json } => {
-            if !store
-                .delete_resource(&identifier, &cli_audit("resource.delete", &identifier), now)
-                .await?
-            {
-                return Err(CliError::Usage(format!("no API {identifier:?}")));
-            }
-            print(
-                json,
-                json!({"deleted": identifier}),
-                format!("removed {identifier}\n"),
-            )
-        }
-    }
-}
-
-#[derive(Debug, Subcommand)]
 pub enum AdminCommand {
     /// Create a user with the role `admin`; the password is read from standard input.
     Create {
@@ -441,23 +321,6 @@ pub enum RegistrationTokenCommand {
         /// policy (repeatable), e.g. client_credentials.
         #[arg(long = "allow-grant-type")]
         allow_grant_types: Vec<String>,
-        #[arg(long)]
-        json: bool,
-    },
-}
-
-#[derive(Debug, Subcommand)]
-pub enum KeysCommand {
-    /// List the signing keys in the keys directory.
-    List {
-        #[arg(long)]
-        json: bool,
-    },
-    /// Add a new key for RS256 or ES256; it signs after the next start, and older keys stay
-    /// published so the tokens they signed keep verifying.
-    Rotate {
-        #[arg(long)]
-        alg: String,
         #[arg(long)]
         json: bool,
     },
@@ -630,7 +493,11 @@ const IMPLEMENTED_GRANTS: [GrantType; 4] = [
     GrantType::DeviceCode,
 ];
 
-fn print(json_out: bool, value: serde_json::Value, human: String) -> Result<(), CliError> {
+pub(crate) fn print(
+    json_out: bool,
+    value: serde_json::Value,
+    human: String,
+) -> Result<(), CliError> {
     let mut out = std::io::stdout().lock();
     if json_out {
         writeln!(out, "{value}")?;
@@ -732,7 +599,7 @@ async fn create_user(
 
 /// The audit log's "who" for a change made at the command line: the operating-system
 /// account that ran it.
-fn cli_audit(action: &str, target: &str) -> Audit {
+pub(crate) fn cli_audit(action: &str, target: &str) -> Audit {
     let who = std::env::var("USER")
         .or_else(|_| std::env::var("LOGNAME"))
         .unwrap_or_else(|_| "unknown".into());
@@ -896,68 +763,6 @@ async fn client_by_id(store: &Store, client_id: &str) -> Result<gatehouse_core::
 
 /// `gatehouse keys list|rotate`: works on the keys directory, which the server reads at start.
 /// `audit_store`: where a rotation is recorded (the database of the same configuration).
-pub async fn run_keys(
-    store: &Store,
-    config: &crate::Config,
-    cmd: KeysCommand,
-    now: i64,
-) -> Result<(), CliError> {
-    use gatehouse_oidc::Alg;
-    let keys_err = |e: gatehouse_oidc::keys::KeyError| CliError::Usage(e.to_string());
-    match cmd {
-        // Reads the ring as stored: never creates a key, never needs the private parts.
-        KeysCommand::List { json } => {
-            let keys = store.list_signing_keys().await?;
-            let mut rows = Vec::new();
-            let mut human = String::new();
-            for k in &keys {
-                let signing = k.state == gatehouse_storage::KeyState::Active;
-                rows.push(
-                    json!({"kid": k.kid, "alg": k.alg, "state": k.state.as_str(),
-                                 "created_at": k.created_at, "activates_at": k.activates_at,
-                                 "remove_at": k.remove_at, "signing": signing}),
-                );
-                human.push_str(&format!(
-                    "{}\t{}\t{}\t{}\n",
-                    k.alg,
-                    k.kid,
-                    k.created_at,
-                    k.state.as_str()
-                ));
-            }
-            if keys.is_empty() {
-                human =
-                    "no signing keys yet: the server generates them at its first start\n".into();
-            }
-            print(json, json!(rows), human)
-        }
-        KeysCommand::Rotate { alg, json } => {
-            let alg = Alg::parse(&alg)
-                .ok_or_else(|| CliError::Usage("--alg must be RS256 or ES256".into()))?;
-            let (ring, _) = crate::open_ring(
-                config,
-                store,
-                std::sync::Arc::new(gatehouse_core::SystemClock),
-            )
-            .await
-            .map_err(|e| CliError::Usage(e.to_string()))?;
-            let kid = ring
-                .rotate(alg, &cli_audit("key.rotate", alg.as_str()))
-                .await
-                .map_err(keys_err)?;
-            let activates = now + ring.settings().lead_secs;
-            print(
-                json,
-                json!({"kid": kid, "alg": alg.as_str(), "activates_at": activates}),
-                format!(
-                    "new {} key {kid}: published now, signing on every node from {activates} (Unix time); older keys stay published until what they signed has expired\n",
-                    alg.as_str()
-                ),
-            )
-        }
-    }
-}
-
 pub async fn run_registration_token(
     store: &Store,
     cmd: RegistrationTokenCommand,
