@@ -29,6 +29,8 @@ pub struct TestApp {
     /// (server URL, database name) of this app's PostgreSQL test database, if any.
     pub postgres: Option<(String, String)>,
     database_url: String,
+    /// The configuration the server was built from (the command line runs with it too).
+    pub config: gatehouse_server::Config,
 }
 
 /// What a second node shares with the first.
@@ -213,7 +215,7 @@ impl TestApp {
             Some(s) => s.clock.clone(),
             None => Arc::new(ManualClock::new(gatehouse_core::SystemClock.now())),
         };
-        let app = App::build(config, clock.clone())
+        let app = App::build(config.clone(), clock.clone())
             .await
             .map_err(|e| e.to_string())?;
         let store = app.store.clone();
@@ -229,6 +231,7 @@ impl TestApp {
             shutdown: Some(tx),
             postgres,
             database_url,
+            config,
         })
     }
 

@@ -9,32 +9,31 @@ use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use gatehouse_authorize::ClientIp;
+use gatehouse_authorize::browser::ClientIp;
 use gatehouse_core::access::{ADMIN_ROLE, ADMIN_SCOPE};
-use gatehouse_core::{Audit, BrowserSession, SubjectKind, secret};
+use gatehouse_core::{Actor, BrowserSession, SubjectKind, secret};
 use gatehouse_storage::StoreError;
 
 use crate::AdminState;
 use crate::api::ApiError;
+use crate::ops::Ops;
 
 /// An authenticated administrator, put in the request's extensions by [`require_admin`].
 #[derive(Debug, Clone)]
 pub struct Admin {
-    /// `user:<id>` or `client:<client_id>`, as the audit log names them.
-    pub actor: String,
+    /// Who, as the audit log names them (`user:<id>` or `client:<client_id>`), and from
+    /// which address.
+    pub actor: Actor,
     /// A display name: the username, or the client id.
     pub name: String,
-    pub address: String,
     /// The browser session, when the admin came with one (its CSRF token guards forms).
     pub session: Option<BrowserSession>,
 }
 
 impl Admin {
-    /// The audit entry for `action` on `target`, by this admin from their address.
-    pub fn audit(&self, action: &str, target: &str) -> Audit {
-        let mut audit = Audit::new(self.actor.clone(), action, target);
-        audit.address = Some(self.address.clone());
-        audit
+    /// The administrative operations, run by this admin now.
+    pub fn ops<'a>(&'a self, state: &'a AdminState) -> Ops<'a> {
+        Ops::new(&state.oidc().store, &self.actor, state.oidc().now())
     }
 }
 
@@ -92,9 +91,8 @@ pub async fn identify(
             return Err(Refusal::Unauthenticated);
         }
         return Ok(Admin {
-            actor: format!("client:{}", client.client_id),
+            actor: Actor::client(&client.client_id, address),
             name: client.client_id,
-            address: address.to_owned(),
             session: None,
         });
     }
@@ -130,9 +128,8 @@ pub async fn identify_session(
         return Err(Refusal::Forbidden);
     }
     Ok(Admin {
-        actor: format!("user:{}", user.id),
+        actor: Actor::user(&user.id, address),
         name: user.username,
-        address: address.to_owned(),
         session: Some(session),
     })
 }

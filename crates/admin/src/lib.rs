@@ -1,5 +1,8 @@
-//! Administration. Today: dynamic client registration (RFC 7591) and its management
-//! protocol (RFC 7592). The admin API, console, roles and audit log are to come.
+//! Administration: the operations an administrator can run ([`ops`]), and the three ways
+//! to run them, which are thin adapters over those operations: the admin API under
+//! `/admin/api` ([`api`], with its OpenAPI document), the console under `/admin`
+//! ([`console`]), and the command line (in the server crate). Also dynamic client
+//! registration (RFC 7591) and its management protocol (RFC 7592), for developers.
 
 // Handlers return early with a finished `Response` as the error; boxing it would only add
 // noise on a path taken once per refused request.
@@ -8,12 +11,13 @@
 pub mod api;
 mod auth;
 pub mod console;
+pub mod ops;
 mod registration;
 
 use axum::Router;
 use axum::extract::FromRef;
 use axum::routing::{get, post};
-use gatehouse_authorize::AuthorizeState;
+use gatehouse_authorize::browser::AuthorizeState;
 use gatehouse_oidc::Oidc;
 
 #[derive(Clone)]

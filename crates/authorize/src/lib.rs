@@ -2,6 +2,7 @@
 //! §3.1.2), sign-in, consent, RP-initiated logout, and the sessions and CSRF tokens that
 //! hold them together. Pages are server-rendered with askama.
 
+pub mod browser;
 pub mod decision;
 mod device;
 mod endpoint;

@@ -79,6 +79,53 @@ pub fn valid_name(name: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b':' | b'-'))
 }
 
+/// Who makes an administrative change, as the audit log names them, and from where.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Actor {
+    /// `user:<id>`, `client:<client_id>` or `cli:<operating-system account>`.
+    pub id: String,
+    /// The client address of the request, when there was one.
+    pub address: Option<String>,
+}
+
+impl Actor {
+    /// A signed-in administrator, from `address`.
+    pub fn user(user_id: &str, address: &str) -> Self {
+        Self {
+            id: format!("user:{user_id}"),
+            address: Some(address.to_owned()),
+        }
+    }
+
+    /// A client acting for itself with a `gatehouse:admin` token, from `address`.
+    pub fn client(client_id: &str, address: &str) -> Self {
+        Self {
+            id: format!("client:{client_id}"),
+            address: Some(address.to_owned()),
+        }
+    }
+
+    /// Someone at the command line, named by their operating-system account.
+    pub fn cli(account: &str) -> Self {
+        Self {
+            id: format!("cli:{account}"),
+            address: None,
+        }
+    }
+
+    /// Is this actor the user `user_id`?
+    pub fn is_user(&self, user_id: &str) -> bool {
+        self.id.strip_prefix("user:") == Some(user_id)
+    }
+
+    /// The audit entry for `action` on `target`, by this actor.
+    pub fn audit(&self, action: &str, target: &str) -> Audit {
+        let mut audit = Audit::new(self.id.clone(), action, target);
+        audit.address = self.address.clone();
+        audit
+    }
+}
+
 /// One administrative change, as it is written to the audit log together with the change
 /// itself (in the same transaction).
 #[derive(Debug, Clone, PartialEq)]

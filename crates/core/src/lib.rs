@@ -9,6 +9,7 @@ pub mod device;
 pub mod grant;
 pub mod net;
 pub mod params;
+pub mod password;
 pub mod pkce;
 pub mod redirect;
 pub mod resource;
@@ -17,7 +18,7 @@ pub mod secret;
 pub mod session;
 pub mod user;
 
-pub use access::{Audit, AuditEntry, Group, Listing, Query, Role, SubjectKind};
+pub use access::{Actor, Audit, AuditEntry, Group, Listing, Query, Role, SubjectKind};
 pub use client::{
     AccessTokenFormat, ApplicationType, Client, ClientAuthMethod, ClientLinks, GrantType, NewClient,
 };

@@ -70,6 +70,19 @@ impl std::fmt::Display for ResourceProblem {
 }
 
 impl Resource {
+    /// The admin API as a resource: it owns the `gatehouse:admin` scope; its tokens live
+    /// at most `token_ttl`. Built in: never stored, never changed by an administrator.
+    pub fn admin_api(issuer: &str, token_ttl: Option<i64>) -> Self {
+        Self {
+            identifier: format!("{}/admin/api", issuer.trim_end_matches('/')),
+            name: "Gatehouse admin API".into(),
+            scopes: crate::Scopes::from_names([crate::access::ADMIN_SCOPE]),
+            access_token_ttl: token_ttl,
+            created_at: 0,
+            updated_at: 0,
+        }
+    }
+
     /// Checks an API before it is stored: its identifier (RFC 8707 §2) is not the
     /// issuer's, its name is plain text, it accepts 1 to 100 scopes that are neither the
     /// issuer's own (the OpenID scopes) nor Gatehouse's (`gatehouse:`) nor owned by any API

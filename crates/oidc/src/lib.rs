@@ -146,14 +146,10 @@ impl Oidc {
     /// The admin API as a resource (RFC 8707): it owns the `gatehouse:admin` scope, and
     /// its tokens live at most `admin_token_ttl`.
     pub fn admin_resource(&self) -> gatehouse_core::Resource {
-        gatehouse_core::Resource {
-            identifier: self.issuer.url("/admin/api"),
-            name: "Gatehouse admin API".into(),
-            scopes: gatehouse_core::Scopes::from_names([gatehouse_core::access::ADMIN_SCOPE]),
-            access_token_ttl: Some(self.minter.settings.admin_token_ttl),
-            created_at: 0,
-            updated_at: 0,
-        }
+        gatehouse_core::Resource::admin_api(
+            self.issuer.as_str(),
+            Some(self.minter.settings.admin_token_ttl),
+        )
     }
 
     /// Every API tokens may be issued for: the admin API and the registered ones.

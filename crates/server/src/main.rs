@@ -5,10 +5,7 @@ use std::sync::Arc;
 
 use clap::Parser;
 use gatehouse_core::{Clock, SystemClock};
-use gatehouse_server::cli::{
-    Cli, Command, run_admin, run_client, run_group, run_keys, run_registration_token, run_role,
-    run_user,
-};
+use gatehouse_server::cli::{Cli, Command, Session, run};
 use gatehouse_server::{App, Config, StartError, open_store};
 use tracing_subscriber::EnvFilter;
 
@@ -44,50 +41,8 @@ async fn main() -> ExitCode {
             }
             Err(e) => fail(e),
         },
-        Command::User(cmd) => match open_store(&config).await {
-            Ok(store) => run_user(&store, cmd, now)
-                .await
-                .map_or_else(fail, |()| ExitCode::SUCCESS),
-            Err(e) => fail(e),
-        },
-        Command::Keys(cmd) => match open_store(&config).await {
-            Ok(store) => run_keys(&store, &config, cmd, now)
-                .await
-                .map_or_else(fail, |()| ExitCode::SUCCESS),
-            Err(e) => fail(e),
-        },
-        Command::RegistrationToken(cmd) => match open_store(&config).await {
-            Ok(store) => run_registration_token(&store, cmd, now)
-                .await
-                .map_or_else(fail, |()| ExitCode::SUCCESS),
-            Err(e) => fail(e),
-        },
-        Command::Client(cmd) => match open_store(&config).await {
-            Ok(store) => run_client(&store, cmd, now)
-                .await
-                .map_or_else(fail, |()| ExitCode::SUCCESS),
-            Err(e) => fail(e),
-        },
-        Command::Admin(cmd) => match open_store(&config).await {
-            Ok(store) => run_admin(&store, cmd, now)
-                .await
-                .map_or_else(fail, |()| ExitCode::SUCCESS),
-            Err(e) => fail(e),
-        },
-        Command::Role(cmd) => match open_store(&config).await {
-            Ok(store) => run_role(&store, cmd, now)
-                .await
-                .map_or_else(fail, |()| ExitCode::SUCCESS),
-            Err(e) => fail(e),
-        },
-        Command::Group(cmd) => match open_store(&config).await {
-            Ok(store) => run_group(&store, cmd, now)
-                .await
-                .map_or_else(fail, |()| ExitCode::SUCCESS),
-            Err(e) => fail(e),
-        },
-        Command::Resource(cmd) => match open_store(&config).await {
-            Ok(store) => gatehouse_server::cli::run_resource(&store, &config.issuer, cmd, now)
+        command => match open_store(&config).await {
+            Ok(store) => run(&Session::new(&store, &config, now), command)
                 .await
                 .map_or_else(fail, |()| ExitCode::SUCCESS),
             Err(e) => fail(e),

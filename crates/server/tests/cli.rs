@@ -830,15 +830,18 @@ fn admins_roles_and_groups_are_administered_from_the_command_line() {
 
     // Mistakes get one line and a non-zero exit.
     for (args, needle) in [
-        (&["role", "assign", "ghost", "--user", "bob"][..], "no role"),
+        (
+            &["role", "assign", "ghost", "--user", "bob"][..],
+            "no such role",
+        ),
         (
             &["role", "assign", "editor", "--user", "nobody"][..],
-            "no user",
+            "no such user",
         ),
         (&["role", "create", "editor"][..], "already exists"),
         (&["role", "create", "bad name"][..], "role name"),
         (&["role", "delete", "admin"][..], "built in"),
-        (&["group", "add", "ghost", "bob"][..], "no group"),
+        (&["group", "add", "ghost", "bob"][..], "no such group"),
         (&["role", "assign", "editor"][..], "--user"),
     ] {
         let out = env.run(args, "");

@@ -130,7 +130,14 @@ impl Store {
     }
 
     /// Deletes a role and every assignment of it; false if there is no such role.
+    /// Deletes a role and every assignment of it. The built-in role `admin` is refused
+    /// ([`StoreError::Refused`]), whoever asks, as the last-admin rule is.
     pub async fn delete_role(&self, name: &str, audit: &Audit, now: i64) -> StoreResult<bool> {
+        if name == gatehouse_core::access::ADMIN_ROLE {
+            return Err(StoreError::Refused(
+                "the role admin is built in and cannot be deleted",
+            ));
+        }
         let txn = self.db.begin().await?;
         let found = role::Entity::delete_by_id(name.to_owned())
             .exec(&txn)

@@ -157,7 +157,7 @@ impl Store {
         signing_key::Entity::update_many()
             .col_expr(
                 signing_key::Column::State,
-                Expr::col(signing_key::Column::State).into(),
+                Expr::col(signing_key::Column::State),
             )
             .filter(signing_key::Column::Kid.eq(""))
             .exec(&txn)

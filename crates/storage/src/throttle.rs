@@ -173,7 +173,7 @@ impl Store {
         throttle_counter::Entity::update_many()
             .col_expr(
                 throttle_counter::Column::Level,
-                sea_orm::sea_query::Expr::col(throttle_counter::Column::Level).into(),
+                sea_orm::sea_query::Expr::col(throttle_counter::Column::Level),
             )
             .filter(throttle_counter::Column::KeyHash.is_in(keys.iter().map(|(h, _)| h.clone())))
             .exec(&txn)

@@ -4,16 +4,15 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{Method, StatusCode};
 use axum::routing::{delete, get, post, put};
-use gatehouse_core::access::{ADMIN_ROLE, valid_name};
 use gatehouse_core::{Group, Role, SubjectKind};
-use gatehouse_storage::Membership;
 use schemars::JsonSchema;
-use serde::{Deserialize, Serialize};
-use serde_json::json;
+use serde::Serialize;
 
-use super::{ApiError, ApiResult, JsonBody, Route, schema};
+use super::{ApiResult, JsonBody, Route, schema};
 use crate::AdminState;
 use crate::auth::Admin;
+use crate::ops::access;
+pub use crate::ops::access::{GroupInput, RoleInput, RoleUpdate};
 
 #[derive(Debug, Serialize, JsonSchema)]
 pub struct RoleView {
@@ -45,24 +44,6 @@ impl From<Role> for RoleView {
     }
 }
 
-#[derive(Debug, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct RoleInput {
-    /// 1 to 64 characters of `A-Z a-z 0-9 . _ : -`, beginning with a letter or digit.
-    pub name: String,
-    #[serde(default)]
-    pub description: String,
-    #[serde(default)]
-    pub permissions: Vec<String>,
-}
-
-#[derive(Debug, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct RoleUpdate {
-    pub description: Option<String>,
-    pub permissions: Option<Vec<String>>,
-}
-
 #[derive(Debug, Serialize, JsonSchema)]
 pub struct GroupView {
     pub name: String,
@@ -82,14 +63,6 @@ impl From<Group> for GroupView {
             members: None,
         }
     }
-}
-
-#[derive(Debug, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct GroupInput {
-    pub name: String,
-    #[serde(default)]
-    pub description: String,
 }
 
 /// Whether a membership now holds.
@@ -275,140 +248,6 @@ pub(super) fn routes() -> Vec<Route> {
     ]
 }
 
-fn check_name(what: &str, name: &str) -> ApiResult<()> {
-    if valid_name(name) {
-        Ok(())
-    } else {
-        Err(ApiError::invalid(&format!(
-            "{what} names are 1 to 64 characters of A-Z a-z 0-9 . _ : - beginning with a letter or digit"
-        )))
-    }
-}
-
-fn check_description(d: &str) -> ApiResult<()> {
-    if !gatehouse_core::is_plain_text(d, 500) {
-        return Err(ApiError::invalid(
-            "description: at most 500 bytes, no control characters",
-        ));
-    }
-    Ok(())
-}
-
-fn check_permissions(p: &[String]) -> ApiResult<()> {
-    if p.len() > 100 {
-        return Err(ApiError::invalid("at most 100 permissions"));
-    }
-    p.iter().try_for_each(|p| check_name("permission", p))
-}
-
-pub(crate) async fn create_role_for(
-    state: &AdminState,
-    admin: &Admin,
-    input: RoleInput,
-) -> ApiResult<Role> {
-    check_name("role", &input.name)?;
-    check_description(&input.description)?;
-    check_permissions(&input.permissions)?;
-    let role = Role {
-        name: input.name,
-        description: input.description,
-        permissions: input.permissions,
-        created_at: state.oidc().now(),
-    };
-    Ok(state
-        .oidc()
-        .store
-        .create_role(
-            &role,
-            &admin
-                .audit("role.create", &role.name)
-                .detail(json!({"permissions": role.permissions})),
-        )
-        .await?)
-}
-
-pub(crate) async fn delete_role_for(
-    state: &AdminState,
-    admin: &Admin,
-    name: &str,
-) -> ApiResult<()> {
-    if name == ADMIN_ROLE {
-        return Err(ApiError::invalid(
-            "the role admin is built in and cannot be deleted",
-        ));
-    }
-    if !state
-        .oidc()
-        .store
-        .delete_role(name, &admin.audit("role.delete", name), state.oidc().now())
-        .await?
-    {
-        return Err(ApiError::not_found("role"));
-    }
-    Ok(())
-}
-
-/// Gives or takes a role or group membership; answers whether it now holds.
-pub(crate) async fn set_role(
-    state: &AdminState,
-    admin: &Admin,
-    role: &str,
-    kind: SubjectKind,
-    id: &str,
-    hold: bool,
-) -> ApiResult<MembershipView> {
-    let store = &state.oidc().store;
-    let now = state.oidc().now();
-    let detail = json!({"kind": kind.as_str(), "id": id});
-    if hold {
-        let audit = admin.audit("role.assign", role).detail(detail);
-        membership(
-            store.assign_role(role, kind, id, &audit, now).await?,
-            "role",
-        )
-    } else {
-        if kind == SubjectKind::User && role == ADMIN_ROLE {
-            super::users::guard_admin_change(admin, id, "take the admin role from")?;
-        }
-        let audit = admin.audit("role.unassign", role).detail(detail);
-        store.unassign_role(role, kind, id, &audit, now).await?;
-        Ok(MembershipView { member: false })
-    }
-}
-
-pub(crate) async fn set_member(
-    state: &AdminState,
-    admin: &Admin,
-    group: &str,
-    user_id: &str,
-    member: bool,
-) -> ApiResult<MembershipView> {
-    let store = &state.oidc().store;
-    let now = state.oidc().now();
-    let detail = json!({"user": user_id});
-    if member {
-        let audit = admin.audit("group.add", group).detail(detail);
-        membership(
-            store.add_group_member(group, user_id, &audit, now).await?,
-            "group",
-        )
-    } else {
-        let audit = admin.audit("group.remove", group).detail(detail);
-        store
-            .remove_group_member(group, user_id, &audit, now)
-            .await?;
-        Ok(MembershipView { member: false })
-    }
-}
-
-fn membership(m: Membership, what: &str) -> ApiResult<MembershipView> {
-    match m {
-        Membership::Added | Membership::AlreadyThere => Ok(MembershipView { member: true }),
-        Membership::NoSuchSet => Err(ApiError::not_found(what)),
-        Membership::NoSuchSubject => Err(ApiError::not_found("user or client")),
-    }
-}
-
 async fn list_roles(State(state): State<AdminState>) -> ApiResult<Json<Vec<RoleView>>> {
     let roles = state.oidc().store.list_roles().await?;
     Ok(Json(roles.into_iter().map(RoleView::from).collect()))
@@ -419,20 +258,16 @@ async fn create_role(
     admin: Admin,
     JsonBody(input): JsonBody<RoleInput>,
 ) -> ApiResult<(StatusCode, Json<RoleView>)> {
-    let role = create_role_for(&state, &admin, input).await?;
+    let role = access::create_role(admin.ops(&state), input).await?;
     Ok((StatusCode::CREATED, Json(role.into())))
 }
 
 async fn read_role(
     State(state): State<AdminState>,
+    admin: Admin,
     Path(name): Path<String>,
 ) -> ApiResult<Json<RoleView>> {
-    let store = &state.oidc().store;
-    let role = store
-        .find_role(&name)
-        .await?
-        .ok_or_else(|| ApiError::not_found("role"))?;
-    let holders = store.role_holders(&name).await?;
+    let (role, holders) = access::read_role(admin.ops(&state), &name).await?;
     let mut view = RoleView::from(role);
     view.holders = Some(
         holders
@@ -452,38 +287,8 @@ async fn update_role(
     Path(name): Path<String>,
     JsonBody(input): JsonBody<RoleUpdate>,
 ) -> ApiResult<Json<RoleView>> {
-    Ok(Json(
-        update_role_for(&state, &admin, &name, input).await?.into(),
-    ))
-}
-
-/// Changes a role's description or permissions; shared by the API and the console.
-pub(crate) async fn update_role_for(
-    state: &AdminState,
-    admin: &Admin,
-    name: &str,
-    input: RoleUpdate,
-) -> ApiResult<Role> {
-    let store = &state.oidc().store;
-    let mut role = store
-        .find_role(name)
-        .await?
-        .ok_or_else(|| ApiError::not_found("role"))?;
-    if let Some(d) = input.description {
-        check_description(&d)?;
-        role.description = d;
-    }
-    if let Some(p) = input.permissions {
-        check_permissions(&p)?;
-        role.permissions = p;
-    }
-    let audit = admin
-        .audit("role.update", name)
-        .detail(json!({"permissions": role.permissions}));
-    if !store.update_role(&role, &audit, state.oidc().now()).await? {
-        return Err(ApiError::not_found("role"));
-    }
-    Ok(role)
+    let role = access::update_role(admin.ops(&state), &name, input).await?;
+    Ok(Json(role.into()))
 }
 
 async fn delete_role(
@@ -491,48 +296,51 @@ async fn delete_role(
     admin: Admin,
     Path(name): Path<String>,
 ) -> ApiResult<StatusCode> {
-    delete_role_for(&state, &admin, &name).await?;
+    access::delete_role(admin.ops(&state), &name).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+async fn set_role(
+    state: &AdminState,
+    admin: &Admin,
+    (role, id): (String, String),
+    kind: SubjectKind,
+    hold: bool,
+) -> ApiResult<Json<MembershipView>> {
+    let member = access::set_role(admin.ops(state), &role, kind, &id, hold).await?;
+    Ok(Json(MembershipView { member }))
 }
 
 async fn assign_user(
     State(state): State<AdminState>,
     admin: Admin,
-    Path((role, id)): Path<(String, String)>,
+    Path(names): Path<(String, String)>,
 ) -> ApiResult<Json<MembershipView>> {
-    Ok(Json(
-        set_role(&state, &admin, &role, SubjectKind::User, &id, true).await?,
-    ))
+    set_role(&state, &admin, names, SubjectKind::User, true).await
 }
 
 async fn unassign_user(
     State(state): State<AdminState>,
     admin: Admin,
-    Path((role, id)): Path<(String, String)>,
+    Path(names): Path<(String, String)>,
 ) -> ApiResult<Json<MembershipView>> {
-    Ok(Json(
-        set_role(&state, &admin, &role, SubjectKind::User, &id, false).await?,
-    ))
+    set_role(&state, &admin, names, SubjectKind::User, false).await
 }
 
 async fn assign_client(
     State(state): State<AdminState>,
     admin: Admin,
-    Path((role, id)): Path<(String, String)>,
+    Path(names): Path<(String, String)>,
 ) -> ApiResult<Json<MembershipView>> {
-    Ok(Json(
-        set_role(&state, &admin, &role, SubjectKind::Client, &id, true).await?,
-    ))
+    set_role(&state, &admin, names, SubjectKind::Client, true).await
 }
 
 async fn unassign_client(
     State(state): State<AdminState>,
     admin: Admin,
-    Path((role, id)): Path<(String, String)>,
+    Path(names): Path<(String, String)>,
 ) -> ApiResult<Json<MembershipView>> {
-    Ok(Json(
-        set_role(&state, &admin, &role, SubjectKind::Client, &id, false).await?,
-    ))
+    set_role(&state, &admin, names, SubjectKind::Client, false).await
 }
 
 async fn list_groups(State(state): State<AdminState>) -> ApiResult<Json<Vec<GroupView>>> {
@@ -540,62 +348,24 @@ async fn list_groups(State(state): State<AdminState>) -> ApiResult<Json<Vec<Grou
     Ok(Json(groups.into_iter().map(GroupView::from).collect()))
 }
 
-pub(crate) async fn create_group_for(
-    state: &AdminState,
-    admin: &Admin,
-    input: GroupInput,
-) -> ApiResult<Group> {
-    check_name("group", &input.name)?;
-    check_description(&input.description)?;
-    let group = Group {
-        name: input.name,
-        description: input.description,
-        created_at: state.oidc().now(),
-    };
-    Ok(state
-        .oidc()
-        .store
-        .create_group(&group, &admin.audit("group.create", &group.name))
-        .await?)
-}
-
 async fn create_group(
     State(state): State<AdminState>,
     admin: Admin,
     JsonBody(input): JsonBody<GroupInput>,
 ) -> ApiResult<(StatusCode, Json<GroupView>)> {
-    let group = create_group_for(&state, &admin, input).await?;
+    let group = access::create_group(admin.ops(&state), input).await?;
     Ok((StatusCode::CREATED, Json(group.into())))
 }
 
 async fn read_group(
     State(state): State<AdminState>,
+    admin: Admin,
     Path(name): Path<String>,
 ) -> ApiResult<Json<GroupView>> {
-    let store = &state.oidc().store;
-    let group = store
-        .find_group(&name)
-        .await?
-        .ok_or_else(|| ApiError::not_found("group"))?;
+    let (group, members) = access::read_group(admin.ops(&state), &name).await?;
     let mut view = GroupView::from(group);
-    view.members = Some(store.group_members(&name).await?);
+    view.members = Some(members);
     Ok(Json(view))
-}
-
-pub(crate) async fn delete_group_for(
-    state: &AdminState,
-    admin: &Admin,
-    name: &str,
-) -> ApiResult<()> {
-    if !state
-        .oidc()
-        .store
-        .delete_group(name, &admin.audit("group.delete", name), state.oidc().now())
-        .await?
-    {
-        return Err(ApiError::not_found("group"));
-    }
-    Ok(())
 }
 
 async fn delete_group(
@@ -603,26 +373,32 @@ async fn delete_group(
     admin: Admin,
     Path(name): Path<String>,
 ) -> ApiResult<StatusCode> {
-    delete_group_for(&state, &admin, &name).await?;
+    access::delete_group(admin.ops(&state), &name).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+async fn set_member(
+    state: &AdminState,
+    admin: &Admin,
+    (group, user_id): (String, String),
+    member: bool,
+) -> ApiResult<Json<MembershipView>> {
+    let member = access::set_member(admin.ops(state), &group, &user_id, member).await?;
+    Ok(Json(MembershipView { member }))
 }
 
 async fn add_member(
     State(state): State<AdminState>,
     admin: Admin,
-    Path((group, user_id)): Path<(String, String)>,
+    Path(names): Path<(String, String)>,
 ) -> ApiResult<Json<MembershipView>> {
-    Ok(Json(
-        set_member(&state, &admin, &group, &user_id, true).await?,
-    ))
+    set_member(&state, &admin, names, true).await
 }
 
 async fn remove_member(
     State(state): State<AdminState>,
     admin: Admin,
-    Path((group, user_id)): Path<(String, String)>,
+    Path(names): Path<(String, String)>,
 ) -> ApiResult<Json<MembershipView>> {
-    Ok(Json(
-        set_member(&state, &admin, &group, &user_id, false).await?,
-    ))
+    set_member(&state, &admin, names, false).await
 }

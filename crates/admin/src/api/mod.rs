@@ -20,6 +20,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
 use crate::AdminState;
+use crate::ops::AdminError;
 
 /// An error as the admin API answers it: `{"error": code, "error_description": text}`.
 #[derive(Debug, Serialize, JsonSchema)]
@@ -104,6 +105,17 @@ impl From<StoreError> for ApiError {
             StoreError::Missing(what) => Self::invalid(&format!("no {what}")),
             StoreError::Refused(why) => Self::invalid(why),
             other => Self::unavailable(other),
+        }
+    }
+}
+
+impl From<AdminError> for ApiError {
+    fn from(e: AdminError) -> Self {
+        match e {
+            AdminError::Invalid(text) => Self::invalid(&text),
+            AdminError::NotFound(what) => Self::not_found(what),
+            AdminError::Conflict(text) => Self::conflict(&text),
+            AdminError::Unavailable(cause) => Self::unavailable(cause),
         }
     }
 }
@@ -338,8 +350,17 @@ pub fn openapi(issuer: &str) -> Value {
             ("401", "No valid credentials"),
             ("403", "Credentials without the admin role or scope"),
             ("404", "No such object"),
+            (
+                "409",
+                "An object with that name or identifier exists already",
+            ),
             ("503", "Storage unavailable; nothing changed"),
-        ] {
+        ]
+        .into_iter()
+        // Only a change that creates or renames can collide with an existing object.
+        .filter(|(status, _)| {
+            *status != "409" || matches!(route.method, Method::POST | Method::PUT | Method::PATCH)
+        }) {
             responses.insert(
                 status.into(),
                 json!({"description": description, "content": {"application/json": {"schema": error.clone()}}}),

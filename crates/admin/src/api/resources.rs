@@ -5,15 +5,15 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{Method, StatusCode};
 use axum::routing::{get, put};
-use gatehouse_core::resource::ResourceProblem;
-use gatehouse_core::{Resource, Scopes};
+use gatehouse_core::Resource;
 use schemars::JsonSchema;
-use serde::{Deserialize, Serialize};
-use serde_json::json;
+use serde::Serialize;
 
-use super::{ApiError, ApiResult, JsonBody, Route, schema};
+use super::{ApiResult, JsonBody, Route, schema};
 use crate::AdminState;
 use crate::auth::Admin;
+use crate::ops::resources;
+pub use crate::ops::resources::{ResourceInput, ResourceUpdate};
 
 #[derive(Debug, Serialize, JsonSchema)]
 pub struct ResourceView {
@@ -29,7 +29,7 @@ pub struct ResourceView {
 }
 
 impl ResourceView {
-    fn new(r: Resource, built_in: bool) -> Self {
+    pub(crate) fn new(r: Resource, built_in: bool) -> Self {
         Self {
             scopes: r.scopes.iter().map(str::to_owned).collect(),
             identifier: r.identifier,
@@ -39,26 +39,6 @@ impl ResourceView {
             created_at: r.created_at,
         }
     }
-}
-
-#[derive(Debug, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct ResourceInput {
-    /// An absolute https URI (http on loopback) without query or fragment.
-    pub identifier: String,
-    pub name: String,
-    /// The scopes this API accepts (1 to 100); a scope belongs to one API only.
-    pub scopes: Vec<String>,
-    pub access_token_ttl: Option<i64>,
-}
-
-#[derive(Debug, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct ResourceUpdate {
-    pub name: Option<String>,
-    pub scopes: Option<Vec<String>>,
-    /// `null` keeps the current value; 0 removes the lifetime override.
-    pub access_token_ttl: Option<i64>,
 }
 
 pub(super) fn routes() -> Vec<Route> {
@@ -113,123 +93,17 @@ pub(super) fn routes() -> Vec<Route> {
     ]
 }
 
-/// Parses the scopes as typed (a syntax error is the caller's 400).
-fn parse_scopes(scopes: &[String]) -> ApiResult<Scopes> {
-    Scopes::parse(&scopes.join(" ")).map_err(|e| ApiError::invalid(&e.to_string()))
-}
-
-fn parse_ttl(ttl: Option<i64>) -> Option<i64> {
-    ttl.filter(|t| *t != 0)
-}
-
-/// Checks `r` against every other API ([`Resource::check`]) and maps the verdict.
-async fn check(state: &AdminState, r: &Resource) -> ApiResult<()> {
-    let oidc = state.oidc();
-    let others = oidc.resources().await?;
-    r.check(oidc.issuer.as_str(), &others).map_err(|p| match p {
-        ResourceProblem::Invalid(m) => ApiError::invalid(&m),
-        ResourceProblem::Taken(m) => ApiError::conflict(&m),
-    })
-}
-
-pub(crate) async fn create_resource(
-    state: &AdminState,
-    admin: &Admin,
-    input: ResourceInput,
-) -> ApiResult<Resource> {
-    let oidc = state.oidc();
-    let now = oidc.now();
-    let resource = Resource {
-        identifier: input.identifier,
-        name: input.name,
-        scopes: parse_scopes(&input.scopes)?,
-        access_token_ttl: parse_ttl(input.access_token_ttl),
-        created_at: now,
-        updated_at: now,
-    };
-    if resource.identifier == oidc.admin_resource().identifier {
-        return Err(ApiError::invalid("the admin API is built in"));
-    }
-    check(state, &resource).await?;
-    Ok(oidc
-        .store
-        .create_resource(
-            &resource,
-            &admin
-                .audit("resource.create", &resource.identifier)
-                .detail(json!({"scopes": resource.scopes.to_string()})),
-        )
-        .await?)
-}
-
-pub(crate) async fn update_resource(
-    state: &AdminState,
-    admin: &Admin,
-    identifier: &str,
-    input: ResourceUpdate,
-) -> ApiResult<Resource> {
-    let oidc = state.oidc();
-    let mut r = oidc
-        .store
-        .find_resource(identifier)
-        .await?
-        .ok_or_else(|| ApiError::not_found("resource"))?;
-    if let Some(name) = input.name {
-        r.name = name;
-    }
-    if let Some(scopes) = input.scopes {
-        r.scopes = parse_scopes(&scopes)?;
-    }
-    if input.access_token_ttl.is_some() {
-        r.access_token_ttl = parse_ttl(input.access_token_ttl);
-    }
-    r.updated_at = oidc.now();
-    check(state, &r).await?;
-    let audit = admin
-        .audit("resource.update", identifier)
-        .detail(json!({"scopes": r.scopes.to_string()}));
-    if !oidc.store.update_resource(&r, &audit).await? {
-        return Err(ApiError::not_found("resource"));
-    }
-    Ok(r)
-}
-
-pub(crate) async fn delete_resource(
-    state: &AdminState,
-    admin: &Admin,
-    identifier: &str,
-) -> ApiResult<()> {
-    let oidc = state.oidc();
-    if !oidc
-        .store
-        .delete_resource(
-            identifier,
-            &admin.audit("resource.delete", identifier),
-            oidc.now(),
-        )
-        .await?
-    {
-        return Err(ApiError::not_found("resource"));
-    }
-    Ok(())
-}
-
-/// The admin API first, then the registered APIs.
-pub(crate) async fn list_resources(state: &AdminState) -> ApiResult<Vec<ResourceView>> {
-    let oidc = state.oidc();
-    let mut out = vec![ResourceView::new(oidc.admin_resource(), true)];
-    out.extend(
-        oidc.store
-            .list_resources()
-            .await?
-            .into_iter()
-            .map(|r| ResourceView::new(r, false)),
-    );
-    Ok(out)
-}
-
-async fn list(State(state): State<AdminState>) -> ApiResult<Json<Vec<ResourceView>>> {
-    Ok(Json(list_resources(&state).await?))
+async fn list(State(state): State<AdminState>, admin: Admin) -> ApiResult<Json<Vec<ResourceView>>> {
+    let admin_api = state.oidc().admin_resource();
+    let all = resources::list(admin.ops(&state), &admin_api).await?;
+    Ok(Json(
+        all.into_iter()
+            .map(|r| {
+                let built_in = r.identifier == admin_api.identifier;
+                ResourceView::new(r, built_in)
+            })
+            .collect(),
+    ))
 }
 
 async fn create(
@@ -237,7 +111,8 @@ async fn create(
     admin: Admin,
     JsonBody(input): JsonBody<ResourceInput>,
 ) -> ApiResult<(StatusCode, Json<ResourceView>)> {
-    let r = create_resource(&state, &admin, input).await?;
+    let admin_api = state.oidc().admin_resource();
+    let r = resources::create(admin.ops(&state), &admin_api, input).await?;
     Ok((StatusCode::CREATED, Json(ResourceView::new(r, false))))
 }
 
@@ -247,7 +122,8 @@ async fn update(
     Path(identifier): Path<String>,
     JsonBody(input): JsonBody<ResourceUpdate>,
 ) -> ApiResult<Json<ResourceView>> {
-    let r = update_resource(&state, &admin, &identifier, input).await?;
+    let admin_api = state.oidc().admin_resource();
+    let r = resources::update(admin.ops(&state), &admin_api, &identifier, input).await?;
     Ok(Json(ResourceView::new(r, false)))
 }
 
@@ -256,6 +132,6 @@ async fn remove(
     admin: Admin,
     Path(identifier): Path<String>,
 ) -> ApiResult<StatusCode> {
-    delete_resource(&state, &admin, &identifier).await?;
+    resources::delete(admin.ops(&state), &identifier).await?;
     Ok(StatusCode::NO_CONTENT)
 }

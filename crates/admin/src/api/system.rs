@@ -5,15 +5,17 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{Method, StatusCode};
 use axum::routing::{delete, get, post};
-use gatehouse_core::secret;
-use gatehouse_oidc::Alg;
+use gatehouse_core::AuditEntry;
+use gatehouse_storage::{KeyState, RegistrationTokenRow, StoredKey};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use super::{ApiError, ApiResult, JsonBody, PAGING, Page, Paging, QueryParams, Route, schema};
 use crate::AdminState;
 use crate::auth::Admin;
+use crate::ops::system;
+pub use crate::ops::system::RegistrationTokenInput;
 
 /// A signing key (its public half is in the JWKS).
 #[derive(Debug, Serialize, JsonSchema)]
@@ -40,21 +42,6 @@ pub struct RotateInput {
     pub alg: String,
 }
 
-#[derive(Debug, Default, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct RegistrationTokenInput {
-    /// Lifetime in seconds, 1 to 31536000 (default 86400).
-    pub ttl: Option<i64>,
-    /// How many registrations it allows (default: unlimited within its lifetime).
-    pub uses: Option<i64>,
-    /// Scopes a client registered with it may ask for beyond the configured policy.
-    #[serde(default)]
-    pub allow_scopes: Vec<String>,
-    /// Grant types a client registered with it may ask for beyond the configured policy.
-    #[serde(default)]
-    pub allow_grant_types: Vec<String>,
-}
-
 /// A new initial access token, shown this once.
 #[derive(Debug, Serialize, JsonSchema)]
 pub struct RegistrationTokenCreated {
@@ -76,18 +63,6 @@ pub struct RegistrationTokenView {
     /// What a client registered with it may ask for beyond the configured policy.
     pub allow_scopes: Vec<String>,
     pub allow_grant_types: Vec<String>,
-}
-
-/// The lists of a registration allowance, for views.
-fn allowance_lists(
-    allows: Option<&gatehouse_core::client::RegistrationPolicy>,
-) -> (Vec<String>, Vec<String>) {
-    allows.map_or_else(Default::default, |p| {
-        (
-            p.scopes.iter().map(str::to_owned).collect(),
-            p.grant_types.iter().map(|g| g.to_string()).collect(),
-        )
-    })
 }
 
 #[derive(Debug, Serialize, JsonSchema)]
@@ -182,91 +157,23 @@ pub(super) fn routes() -> Vec<Route> {
     ]
 }
 
-pub(crate) async fn key_views(state: &AdminState) -> Vec<KeyView> {
-    let keys = state.oidc().signing_keys().await;
-    let mut views: Vec<KeyView> = keys
-        .ring()
-        .iter()
-        .map(|k| KeyView {
-            kid: k.key.kid.clone(),
-            alg: k.key.alg.as_str().to_owned(),
-            created_at: k.key.created_at,
-            active: k.state == gatehouse_storage::KeyState::Active,
+impl From<StoredKey> for KeyView {
+    fn from(k: StoredKey) -> Self {
+        Self {
+            active: k.state == KeyState::Active,
             state: k.state.as_str().to_owned(),
+            kid: k.kid,
+            alg: k.alg,
+            created_at: k.created_at,
             activates_at: k.activates_at,
             remove_at: k.remove_at,
-        })
-        .collect();
-    views.sort_by(|a, b| (&a.alg, -a.created_at).cmp(&(&b.alg, -b.created_at)));
-    views
-}
-
-/// Generates a new signing key in the shared ring: published at once, signing on every
-/// node after the lead time. The key and its audit row are written in one transaction.
-pub(crate) async fn rotate(state: &AdminState, admin: &Admin, alg: &str) -> ApiResult<KeyView> {
-    let alg = Alg::parse(alg).ok_or_else(|| ApiError::invalid("alg must be RS256 or ES256"))?;
-    let kid = state
-        .oidc()
-        .keys
-        .rotate(alg, &admin.audit("key.rotate", alg.as_str()))
-        .await
-        .map_err(ApiError::unavailable)?;
-    key_views(state)
-        .await
-        .into_iter()
-        .find(|k| k.kid == kid)
-        .ok_or_else(|| ApiError::unavailable("the new key did not load"))
-}
-
-pub(crate) async fn create_registration_token(
-    state: &AdminState,
-    admin: &Admin,
-    input: RegistrationTokenInput,
-) -> ApiResult<RegistrationTokenCreated> {
-    let ttl = input.ttl.unwrap_or(86_400);
-    if !(1..=31_536_000).contains(&ttl) || input.uses.is_some_and(|u| u < 1) {
-        return Err(ApiError::invalid(
-            "ttl must be 1 to 31536000 seconds and uses at least 1",
-        ));
+        }
     }
-    let allows = gatehouse_core::client::RegistrationPolicy::allowance(
-        &input.allow_scopes,
-        &input.allow_grant_types,
-    )
-    .map_err(|e| ApiError::invalid(&e))?;
-    let (allow_scopes, allow_grant_types) = allowance_lists(allows.as_ref());
-    let now = state.oidc().now();
-    let token = secret::new_secret();
-    let id = secret::hash_secret(&token);
-    state
-        .oidc()
-        .store
-        .create_registration_token(
-            &id,
-            input.uses,
-            allows.as_ref(),
-            now,
-            now + ttl,
-            &admin.audit("registration_token.create", &id).detail(json!({
-                "expires_at": now + ttl,
-                "uses": input.uses,
-                "allow_scopes": allow_scopes,
-                "allow_grant_types": allow_grant_types,
-            })),
-        )
-        .await?;
-    Ok(RegistrationTokenCreated {
-        registration_token: token,
-        id,
-        expires_at: now + ttl,
-        uses: input.uses,
-        allow_scopes,
-        allow_grant_types,
-    })
 }
 
-async fn list_keys(State(state): State<AdminState>) -> Json<Vec<KeyView>> {
-    Json(key_views(&state).await)
+async fn list_keys(State(state): State<AdminState>, admin: Admin) -> ApiResult<Json<Vec<KeyView>>> {
+    let keys = system::keys(admin.ops(&state)).await?;
+    Ok(Json(keys.into_iter().map(KeyView::from).collect()))
 }
 
 async fn rotate_key(
@@ -274,39 +181,55 @@ async fn rotate_key(
     admin: Admin,
     JsonBody(input): JsonBody<RotateInput>,
 ) -> ApiResult<(StatusCode, Json<KeyView>)> {
-    Ok((
-        StatusCode::CREATED,
-        Json(rotate(&state, &admin, &input.alg).await?),
-    ))
-}
-
-pub(crate) async fn registration_tokens(
-    state: &AdminState,
-) -> ApiResult<Vec<RegistrationTokenView>> {
-    Ok(state
-        .oidc()
-        .store
-        .list_registration_tokens(state.oidc().now())
+    let ops = admin.ops(&state);
+    let kid = system::rotate_key(ops, &state.oidc().keys, &input.alg).await?;
+    let key = system::keys(ops)
         .await?
         .into_iter()
-        .map(|t| {
-            let (allow_scopes, allow_grant_types) = allowance_lists(t.allows.as_ref());
-            RegistrationTokenView {
-                id: t.token_hash,
-                created_at: t.created_at,
-                expires_at: t.expires_at,
-                uses_left: t.uses_left,
-                allow_scopes,
-                allow_grant_types,
-            }
-        })
-        .collect())
+        .find(|k| k.kid == kid)
+        .ok_or_else(|| ApiError::unavailable("the new key did not load"))?;
+    Ok((StatusCode::CREATED, Json(key.into())))
+}
+
+impl From<system::RegistrationTokenCreated> for RegistrationTokenCreated {
+    fn from(t: system::RegistrationTokenCreated) -> Self {
+        let (allow_scopes, allow_grant_types) = system::allowance_lists(t.allows.as_ref());
+        Self {
+            registration_token: t.token,
+            id: t.id,
+            expires_at: t.expires_at,
+            uses: t.uses,
+            allow_scopes,
+            allow_grant_types,
+        }
+    }
+}
+
+impl From<RegistrationTokenRow> for RegistrationTokenView {
+    fn from(t: RegistrationTokenRow) -> Self {
+        let (allow_scopes, allow_grant_types) = system::allowance_lists(t.allows.as_ref());
+        Self {
+            id: t.token_hash,
+            created_at: t.created_at,
+            expires_at: t.expires_at,
+            uses_left: t.uses_left,
+            allow_scopes,
+            allow_grant_types,
+        }
+    }
 }
 
 async fn list_tokens(
     State(state): State<AdminState>,
+    admin: Admin,
 ) -> ApiResult<Json<Vec<RegistrationTokenView>>> {
-    Ok(Json(registration_tokens(&state).await?))
+    let tokens = system::registration_tokens(admin.ops(&state)).await?;
+    Ok(Json(
+        tokens
+            .into_iter()
+            .map(RegistrationTokenView::from)
+            .collect(),
+    ))
 }
 
 async fn create_token(
@@ -314,30 +237,8 @@ async fn create_token(
     admin: Admin,
     JsonBody(input): JsonBody<RegistrationTokenInput>,
 ) -> ApiResult<(StatusCode, Json<RegistrationTokenCreated>)> {
-    Ok((
-        StatusCode::CREATED,
-        Json(create_registration_token(&state, &admin, input).await?),
-    ))
-}
-
-pub(crate) async fn delete_registration_token(
-    state: &AdminState,
-    admin: &Admin,
-    id: &str,
-) -> ApiResult<()> {
-    if !state
-        .oidc()
-        .store
-        .delete_registration_token(
-            id,
-            &admin.audit("registration_token.delete", id),
-            state.oidc().now(),
-        )
-        .await?
-    {
-        return Err(ApiError::not_found("registration token"));
-    }
-    Ok(())
+    let created = system::create_registration_token(admin.ops(&state), input).await?;
+    Ok((StatusCode::CREATED, Json(created.into())))
 }
 
 async fn delete_token(
@@ -345,30 +246,30 @@ async fn delete_token(
     admin: Admin,
     Path(id): Path<String>,
 ) -> ApiResult<StatusCode> {
-    delete_registration_token(&state, &admin, &id).await?;
+    system::delete_registration_token(admin.ops(&state), &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
-pub(crate) async fn audit_page(
-    state: &AdminState,
-    q: &gatehouse_core::Query,
-) -> ApiResult<Page<AuditView>> {
-    let listing = state.oidc().store.list_audit(q).await?;
-    Ok(Page::of(listing, q, |e| AuditView {
-        id: e.id,
-        at: e.at,
-        actor: e.actor,
-        action: e.action,
-        target: e.target,
-        detail: e.detail,
-        address: e.address,
-    }))
+impl From<AuditEntry> for AuditView {
+    fn from(e: AuditEntry) -> Self {
+        Self {
+            id: e.id,
+            at: e.at,
+            actor: e.actor,
+            action: e.action,
+            target: e.target,
+            detail: e.detail,
+            address: e.address,
+        }
+    }
 }
 
 async fn list_audit(
     State(state): State<AdminState>,
+    admin: Admin,
     QueryParams(p): QueryParams<Paging>,
 ) -> ApiResult<Json<Page<AuditView>>> {
     let q = p.query()?;
-    Ok(Json(audit_page(&state, &q).await?))
+    let listing = system::audit_log(admin.ops(&state), &q).await?;
+    Ok(Json(Page::of(listing, &q, AuditView::from)))
 }

@@ -5,18 +5,16 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{Method, StatusCode};
 use axum::routing::{delete, get, post, put};
-use gatehouse_core::{SubjectKind, User, secret};
-use gatehouse_storage::{GrantFilter, NewUser};
+use gatehouse_core::{BrowserSession, User};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 
 use super::clients::GrantView;
-use super::{
-    ApiError, ApiResult, Count, JsonBody, PAGING, Page, Paging, QueryParams, Route, schema,
-};
+use super::{ApiResult, Count, JsonBody, PAGING, Page, Paging, QueryParams, Route, schema};
 use crate::AdminState;
 use crate::auth::Admin;
+pub use crate::ops::users::{SignedOut, UserInput};
+use crate::ops::{clients, users};
 
 #[derive(Debug, Serialize, JsonSchema)]
 pub struct UserView {
@@ -50,20 +48,6 @@ impl From<User> for UserView {
             groups: None,
         }
     }
-}
-
-/// A user to create. The password follows NIST SP 800-63B: at least 12 characters, any
-/// Unicode, not among the most common passwords.
-#[derive(Debug, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct UserInput {
-    pub username: String,
-    pub password: String,
-    pub email: Option<String>,
-    pub name: Option<String>,
-    /// Roles to hold from the start (each must exist), e.g. `["admin"]`.
-    #[serde(default)]
-    pub roles: Vec<String>,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -194,7 +178,7 @@ pub(super) fn routes() -> Vec<Route> {
                 "signOutEverywhere",
                 "End every session of a user and revoke every grant, in one step",
                 "sessions",
-                post(sign_out_everywhere_route),
+                post(sign_out_everywhere),
             )
         },
         Route {
@@ -233,189 +217,6 @@ pub(super) fn routes() -> Vec<Route> {
     ]
 }
 
-/// Refuses a change that takes administration away from `user_id` (disable, delete, or
-/// taking the admin role) when an admin would do it to their own account. (That no change
-/// leaves Gatehouse without an enabled admin is the store's rule, checked in the change's
-/// own transaction.)
-pub(crate) fn guard_admin_change(admin: &Admin, user_id: &str, what: &str) -> ApiResult<()> {
-    if admin.actor == format!("user:{user_id}") {
-        return Err(ApiError::invalid(&format!(
-            "an administrator cannot {what} their own account"
-        )));
-    }
-    Ok(())
-}
-
-pub(crate) async fn find_user(state: &AdminState, user_id: &str) -> ApiResult<User> {
-    state
-        .oidc()
-        .store
-        .find_user(user_id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("user"))
-}
-
-/// Creates a user for an admin; shared by the API and the console.
-pub(crate) async fn create_user(
-    state: &AdminState,
-    admin: &Admin,
-    input: UserInput,
-) -> ApiResult<User> {
-    let username = input.username.trim();
-    if !gatehouse_core::user::valid_username(username) {
-        return Err(ApiError::invalid(
-            "username must be 1 to 64 characters without spaces",
-        ));
-    }
-    gatehouse_authorize::password::check_new_password(&input.password, username)
-        .map_err(|e| ApiError::invalid(&e))?;
-    let email = input.email.filter(|e| !e.trim().is_empty());
-    if email
-        .as_deref()
-        .is_some_and(|e| !gatehouse_core::user::valid_email(e))
-    {
-        return Err(ApiError::invalid("email is not an address"));
-    }
-    let name = input.name.filter(|n| !n.trim().is_empty());
-    if name
-        .as_deref()
-        .is_some_and(|n| !gatehouse_core::is_plain_text(n, 200))
-    {
-        return Err(ApiError::invalid(
-            "name: at most 200 bytes, no control characters",
-        ));
-    }
-    let hash = gatehouse_authorize::password::hash_async(input.password)
-        .await
-        .map_err(ApiError::unavailable)?;
-    let id = secret::random_token(16);
-    let mut roles: Vec<&str> = input.roles.iter().map(String::as_str).collect();
-    roles.sort_unstable();
-    roles.dedup();
-    let user = state
-        .oidc()
-        .store
-        .create_user(
-            NewUser {
-                id: &id,
-                username,
-                password_hash: &hash,
-                email: email.as_deref(),
-                name: name.as_deref(),
-                roles: &roles,
-            },
-            state.oidc().now(),
-            &admin
-                .audit("user.create", &id)
-                .detail(json!({"username": username, "roles": roles})),
-        )
-        .await?;
-    Ok(user)
-}
-
-pub(crate) async fn set_disabled(
-    state: &AdminState,
-    admin: &Admin,
-    user_id: &str,
-    disabled: bool,
-) -> ApiResult<User> {
-    let action = if disabled {
-        guard_admin_change(admin, user_id, "disable")?;
-        "user.disable"
-    } else {
-        "user.enable"
-    };
-    if !state
-        .oidc()
-        .store
-        .set_user_disabled(
-            user_id,
-            disabled,
-            state.oidc().now(),
-            &admin.audit(action, user_id),
-        )
-        .await?
-    {
-        return Err(ApiError::not_found("user"));
-    }
-    find_user(state, user_id).await
-}
-
-pub(crate) async fn reset_password(
-    state: &AdminState,
-    admin: &Admin,
-    user_id: &str,
-    password: String,
-) -> ApiResult<()> {
-    let user = find_user(state, user_id).await?;
-    gatehouse_authorize::password::check_new_password(&password, &user.username)
-        .map_err(|e| ApiError::invalid(&e))?;
-    let hash = gatehouse_authorize::password::hash_async(password)
-        .await
-        .map_err(ApiError::unavailable)?;
-    if !state
-        .oidc()
-        .store
-        .set_user_password(
-            user_id,
-            &hash,
-            state.oidc().now(),
-            &admin.audit("user.set_password", user_id),
-        )
-        .await?
-    {
-        return Err(ApiError::not_found("user"));
-    }
-    Ok(())
-}
-
-pub(crate) async fn delete_user(state: &AdminState, admin: &Admin, user_id: &str) -> ApiResult<()> {
-    let user = find_user(state, user_id).await?;
-    guard_admin_change(admin, user_id, "delete")?;
-    if !state
-        .oidc()
-        .store
-        .delete_user(
-            user_id,
-            state.oidc().now(),
-            &admin
-                .audit("user.delete", user_id)
-                .detail(json!({"username": user.username})),
-        )
-        .await?
-    {
-        return Err(ApiError::not_found("user"));
-    }
-    Ok(())
-}
-
-pub(crate) async fn end_sessions(
-    state: &AdminState,
-    admin: &Admin,
-    user_id: &str,
-    sid: Option<&str>,
-) -> ApiResult<u64> {
-    Ok(state
-        .oidc()
-        .store
-        .end_user_sessions(
-            user_id,
-            sid,
-            state.oidc().now(),
-            &admin
-                .audit("session.end", user_id)
-                .detail(json!({"sid": sid})),
-        )
-        .await?)
-}
-
-fn of_user(user_id: &str) -> GrantFilter<'_> {
-    GrantFilter {
-        user_id: Some(user_id),
-        ..GrantFilter::default()
-    }
-}
-
 async fn list(
     State(state): State<AdminState>,
     QueryParams(p): QueryParams<Paging>,
@@ -430,19 +231,19 @@ async fn create(
     admin: Admin,
     JsonBody(input): JsonBody<UserInput>,
 ) -> ApiResult<(StatusCode, Json<UserView>)> {
-    let user = create_user(&state, &admin, input).await?;
+    let user = users::create(admin.ops(&state), input).await?;
     Ok((StatusCode::CREATED, Json(user.into())))
 }
 
 async fn read(
     State(state): State<AdminState>,
+    admin: Admin,
     Path(user_id): Path<String>,
 ) -> ApiResult<Json<UserView>> {
-    let user = find_user(&state, &user_id).await?;
-    let store = &state.oidc().store;
-    let mut view = UserView::from(user);
-    view.roles = Some(store.roles_of(SubjectKind::User, &user_id).await?);
-    view.groups = Some(store.groups_of(&user_id).await?);
+    let detail = users::read(admin.ops(&state), &user_id).await?;
+    let mut view = UserView::from(detail.user);
+    view.roles = Some(detail.roles);
+    view.groups = Some(detail.groups);
     Ok(Json(view))
 }
 
@@ -451,7 +252,7 @@ async fn remove(
     admin: Admin,
     Path(user_id): Path<String>,
 ) -> ApiResult<StatusCode> {
-    delete_user(&state, &admin, &user_id).await?;
+    users::delete(admin.ops(&state), &user_id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -460,9 +261,8 @@ async fn disable(
     admin: Admin,
     Path(user_id): Path<String>,
 ) -> ApiResult<Json<UserView>> {
-    Ok(Json(
-        set_disabled(&state, &admin, &user_id, true).await?.into(),
-    ))
+    let user = users::set_disabled(admin.ops(&state), &user_id, true).await?;
+    Ok(Json(user.into()))
 }
 
 async fn enable(
@@ -470,9 +270,8 @@ async fn enable(
     admin: Admin,
     Path(user_id): Path<String>,
 ) -> ApiResult<Json<UserView>> {
-    Ok(Json(
-        set_disabled(&state, &admin, &user_id, false).await?.into(),
-    ))
+    let user = users::set_disabled(admin.ops(&state), &user_id, false).await?;
+    Ok(Json(user.into()))
 }
 
 async fn set_password(
@@ -481,81 +280,38 @@ async fn set_password(
     Path(user_id): Path<String>,
     JsonBody(input): JsonBody<PasswordInput>,
 ) -> ApiResult<StatusCode> {
-    reset_password(&state, &admin, &user_id, input.password).await?;
+    users::set_password(admin.ops(&state), &user_id, input.password).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+impl From<BrowserSession> for SessionView {
+    fn from(s: BrowserSession) -> Self {
+        Self {
+            sid: s.sid,
+            auth_time: s.auth_time,
+            created_at: s.created_at,
+            expires_at: s.expires_at,
+        }
+    }
 }
 
 async fn sessions(
     State(state): State<AdminState>,
+    admin: Admin,
     Path(user_id): Path<String>,
 ) -> ApiResult<Json<Vec<SessionView>>> {
-    find_user(&state, &user_id).await?;
-    let sessions = state
-        .oidc()
-        .store
-        .list_user_sessions(&user_id, state.oidc().now())
-        .await?;
-    Ok(Json(
-        sessions
-            .into_iter()
-            .map(|s| SessionView {
-                sid: s.sid,
-                auth_time: s.auth_time,
-                created_at: s.created_at,
-                expires_at: s.expires_at,
-            })
-            .collect(),
-    ))
+    let sessions = users::sessions(admin.ops(&state), &user_id).await?;
+    Ok(Json(sessions.into_iter().map(SessionView::from).collect()))
 }
 
-async fn end_sessions_route(
-    state: &AdminState,
-    admin: &Admin,
-    user_id: &str,
-    sid: Option<&str>,
-) -> ApiResult<Json<Count>> {
-    find_user(state, user_id).await?;
-    let count = end_sessions(state, admin, user_id, sid).await?;
-    if sid.is_some() && count == 0 {
-        return Err(ApiError::not_found("session"));
-    }
-    Ok(Json(Count { count }))
-}
-
-/// What "sign out everywhere" ended.
-#[derive(Debug, Serialize, JsonSchema)]
-pub struct SignedOut {
-    pub sessions_ended: u64,
-    pub grants_revoked: u64,
-}
-
-pub(crate) async fn sign_out_everywhere(
-    state: &AdminState,
-    admin: &Admin,
-    user_id: &str,
-) -> ApiResult<SignedOut> {
-    find_user(state, user_id).await?;
-    let (sessions_ended, grants_revoked) = state
-        .oidc()
-        .store
-        .sign_out_everywhere(
-            user_id,
-            state.oidc().now(),
-            &admin.audit("user.sign_out_everywhere", user_id),
-        )
-        .await?;
-    Ok(SignedOut {
-        sessions_ended,
-        grants_revoked,
-    })
-}
-
-async fn sign_out_everywhere_route(
+async fn sign_out_everywhere(
     State(state): State<AdminState>,
     admin: Admin,
     Path(user_id): Path<String>,
 ) -> ApiResult<Json<SignedOut>> {
-    Ok(Json(sign_out_everywhere(&state, &admin, &user_id).await?))
+    Ok(Json(
+        users::sign_out_everywhere(admin.ops(&state), &user_id).await?,
+    ))
 }
 
 async fn end_all_sessions(
@@ -563,7 +319,8 @@ async fn end_all_sessions(
     admin: Admin,
     Path(user_id): Path<String>,
 ) -> ApiResult<Json<Count>> {
-    end_sessions_route(&state, &admin, &user_id, None).await
+    let count = users::end_sessions(admin.ops(&state), &user_id, None).await?;
+    Ok(Json(Count { count }))
 }
 
 async fn end_session(
@@ -571,17 +328,19 @@ async fn end_session(
     admin: Admin,
     Path((user_id, sid)): Path<(String, String)>,
 ) -> ApiResult<Json<Count>> {
-    end_sessions_route(&state, &admin, &user_id, Some(&sid)).await
+    let count = users::end_sessions(admin.ops(&state), &user_id, Some(&sid)).await?;
+    Ok(Json(Count { count }))
 }
 
 async fn grants(
     State(state): State<AdminState>,
+    admin: Admin,
     Path(user_id): Path<String>,
 ) -> ApiResult<Json<Vec<GrantView>>> {
-    find_user(&state, &user_id).await?;
-    Ok(Json(
-        super::clients::grants(&state, of_user(&user_id)).await?,
-    ))
+    let ops = admin.ops(&state);
+    users::find(ops, &user_id).await?;
+    let grants = clients::grants(ops, clients::of_user(&user_id)).await?;
+    Ok(Json(grants.into_iter().map(GrantView::from).collect()))
 }
 
 async fn revoke_grants(
@@ -589,7 +348,8 @@ async fn revoke_grants(
     admin: Admin,
     Path(user_id): Path<String>,
 ) -> ApiResult<Json<Count>> {
-    find_user(&state, &user_id).await?;
-    let count = super::clients::revoke(&state, &admin, of_user(&user_id), &user_id).await?;
+    let ops = admin.ops(&state);
+    users::find(ops, &user_id).await?;
+    let count = clients::revoke_grants(ops, clients::of_user(&user_id), &user_id).await?;
     Ok(Json(Count { count }))
 }

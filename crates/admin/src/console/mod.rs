@@ -1,134 +1,237 @@
 //! The admin console at `/admin`: server-rendered pages (askama), no script, no asset from
-//! another origin, every form carrying the session's CSRF token. It drives the same
-//! functions as the admin API, so both enforce the same rules and write the same audit.
+//! another origin, every form carrying the session's CSRF token. Its handlers read their
+//! form, call the operation of [`crate::ops`] the admin API and the command line also call,
+//! and answer a page (or 303 to one, so a reload does not resend the form).
 //!
-//! One layer ([`require_console_admin`]) guards every console route: anonymous visitors
+//! One table ([`table`]) builds both the router and the list of routes the refusal tests
+//! walk. One layer ([`require_console_admin`]) guards every route: anonymous visitors
 //! are sent to sign in, signed-in users without the role `admin` get 403, and any POST
-//! without this session's CSRF token gets 403 before a handler runs.
+//! without this session's CSRF token gets 403 before a handler runs. Handlers return
+//! `Result<Response, ConsoleError>` and use `?`; [`console_pages`] turns an error into the
+//! error page.
 
-mod handlers;
+mod access;
+mod clients;
+mod form;
 mod pages;
 mod reauth;
 mod system;
+mod users;
 
 use axum::Router;
 use axum::body::Body;
 use axum::extract::{Request, State};
+use axum::handler::Handler;
 use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
-use gatehouse_authorize::ClientIp;
+use axum::routing::{MethodFilter, MethodRouter, on};
+use gatehouse_authorize::browser::ClientIp;
+use gatehouse_authorize::browser::pages::{add_security_headers, error_page};
 use gatehouse_core::secret;
+use gatehouse_storage::StoreError;
 
+use self::form::FormData;
+use self::pages::Layout;
 use crate::AdminState;
-use crate::auth::{Refusal, identify_session};
+use crate::auth::{Admin, Refusal, identify_session};
+use crate::ops::AdminError;
 
 /// The biggest console form accepted.
 const MAX_FORM: usize = 64 * 1024;
 
-/// Every console route: (method, path), for the refusal tests.
-pub fn paths() -> Vec<(Method, &'static str)> {
-    let mut out = Vec::new();
-    for (path, methods) in table() {
-        for m in methods {
-            out.push((m, path));
-        }
-    }
-    out
+/// One console route.
+pub struct Route {
+    pub method: Method,
+    pub path: &'static str,
+    handler: MethodRouter<AdminState>,
 }
 
-fn table() -> Vec<(&'static str, Vec<Method>)> {
+fn route<H, T>(method: Method, path: &'static str, handler: H) -> Route
+where
+    H: Handler<T, AdminState>,
+    T: 'static,
+{
+    let filter = MethodFilter::try_from(method.clone()).expect("console routes use GET and POST");
+    Route {
+        method,
+        path,
+        handler: on(filter, handler),
+    }
+}
+
+/// Every console route: the router is built from this table, and the refusal tests walk it.
+pub fn table() -> Vec<Route> {
+    use Method as M;
+    use {access as a, clients as c, system as s, users as u};
     vec![
-        ("/admin", vec![Method::GET]),
-        ("/admin/clients", vec![Method::GET, Method::POST]),
-        (
-            "/admin/clients/{client_id}",
-            vec![Method::GET, Method::POST],
+        route(M::GET, "/admin", s::home),
+        route(M::GET, "/admin/clients", c::list),
+        route(M::POST, "/admin/clients", c::create),
+        route(M::GET, "/admin/clients/{client_id}", c::read),
+        route(M::POST, "/admin/clients/{client_id}", c::update),
+        route(
+            M::POST,
+            "/admin/clients/{client_id}/secret",
+            c::rotate_secret,
         ),
-        ("/admin/clients/{client_id}/secret", vec![Method::POST]),
-        ("/admin/clients/{client_id}/delete", vec![Method::POST]),
-        (
+        route(M::POST, "/admin/clients/{client_id}/delete", c::delete),
+        route(
+            M::POST,
             "/admin/clients/{client_id}/grants/revoke",
-            vec![Method::POST],
+            c::revoke_grants,
         ),
-        ("/admin/clients/{client_id}/roles", vec![Method::POST]),
-        ("/admin/users", vec![Method::GET, Method::POST]),
-        ("/admin/users/{user_id}", vec![Method::GET]),
-        ("/admin/users/{user_id}/disable", vec![Method::POST]),
-        ("/admin/users/{user_id}/enable", vec![Method::POST]),
-        ("/admin/users/{user_id}/password", vec![Method::POST]),
-        ("/admin/users/{user_id}/delete", vec![Method::POST]),
-        ("/admin/users/{user_id}/sessions/end", vec![Method::POST]),
-        ("/admin/users/{user_id}/grants/revoke", vec![Method::POST]),
-        ("/admin/users/{user_id}/roles", vec![Method::POST]),
-        ("/admin/users/{user_id}/groups", vec![Method::POST]),
-        ("/admin/roles", vec![Method::GET, Method::POST]),
-        ("/admin/roles/{role}", vec![Method::POST]),
-        ("/admin/roles/{role}/delete", vec![Method::POST]),
-        ("/admin/groups", vec![Method::POST]),
-        ("/admin/groups/{group}/delete", vec![Method::POST]),
-        ("/admin/keys", vec![Method::GET]),
-        ("/admin/keys/rotate", vec![Method::POST]),
-        ("/admin/registration-tokens", vec![Method::POST]),
-        ("/admin/resources", vec![Method::POST]),
-        ("/admin/resources/delete", vec![Method::POST]),
-        ("/admin/registration-tokens/{id}/delete", vec![Method::POST]),
-        ("/admin/audit", vec![Method::GET]),
+        route(M::POST, "/admin/clients/{client_id}/roles", c::roles),
+        route(M::GET, "/admin/users", u::list),
+        route(M::POST, "/admin/users", u::create),
+        route(M::GET, "/admin/users/{user_id}", u::read),
+        route(M::POST, "/admin/users/{user_id}/disable", u::disable),
+        route(M::POST, "/admin/users/{user_id}/enable", u::enable),
+        route(M::POST, "/admin/users/{user_id}/password", u::set_password),
+        route(M::POST, "/admin/users/{user_id}/delete", u::delete),
+        route(
+            M::POST,
+            "/admin/users/{user_id}/sessions/end",
+            u::end_sessions,
+        ),
+        route(
+            M::POST,
+            "/admin/users/{user_id}/grants/revoke",
+            u::revoke_grants,
+        ),
+        route(M::POST, "/admin/users/{user_id}/roles", u::roles),
+        route(M::POST, "/admin/users/{user_id}/groups", u::groups),
+        route(M::GET, "/admin/roles", a::list),
+        route(M::POST, "/admin/roles", a::create_role),
+        route(M::POST, "/admin/roles/{role}", a::update_role),
+        route(M::POST, "/admin/roles/{role}/delete", a::delete_role),
+        route(M::POST, "/admin/groups", a::create_group),
+        route(M::POST, "/admin/groups/{group}/delete", a::delete_group),
+        route(M::GET, "/admin/keys", s::keys),
+        route(M::POST, "/admin/keys/rotate", s::rotate_key),
+        route(
+            M::POST,
+            "/admin/registration-tokens",
+            s::create_registration_token,
+        ),
+        route(
+            M::POST,
+            "/admin/registration-tokens/{id}/delete",
+            s::delete_registration_token,
+        ),
+        route(M::POST, "/admin/resources", s::create_resource),
+        route(M::POST, "/admin/resources/delete", s::delete_resource),
+        route(M::GET, "/admin/audit", s::audit),
     ]
 }
 
+/// Every console route as (method, path), for the refusal tests.
+pub fn paths() -> Vec<(Method, &'static str)> {
+    table().into_iter().map(|r| (r.method, r.path)).collect()
+}
+
 pub fn router(state: AdminState) -> Router<AdminState> {
-    use handlers as h;
-    use system as sys;
-    let console = Router::new()
-        .route("/admin", get(h::home))
-        .route("/admin/clients", get(h::clients).post(h::create_client))
-        .route(
-            "/admin/clients/{client_id}",
-            get(h::client).post(h::update_client),
-        )
-        .route("/admin/clients/{client_id}/secret", post(h::rotate_secret))
-        .route("/admin/clients/{client_id}/delete", post(h::delete_client))
-        .route(
-            "/admin/clients/{client_id}/grants/revoke",
-            post(h::revoke_client_grants),
-        )
-        .route("/admin/clients/{client_id}/roles", post(h::client_roles))
-        .route("/admin/users", get(h::users).post(h::create_user))
-        .route("/admin/users/{user_id}", get(h::user))
-        .route("/admin/users/{user_id}/disable", post(h::disable_user))
-        .route("/admin/users/{user_id}/enable", post(h::enable_user))
-        .route("/admin/users/{user_id}/password", post(h::reset_password))
-        .route("/admin/users/{user_id}/delete", post(h::delete_user))
-        .route("/admin/users/{user_id}/sessions/end", post(h::end_sessions))
-        .route(
-            "/admin/users/{user_id}/grants/revoke",
-            post(h::revoke_user_grants),
-        )
-        .route("/admin/users/{user_id}/roles", post(h::user_roles))
-        .route("/admin/users/{user_id}/groups", post(h::user_groups))
-        .route("/admin/roles", get(h::access).post(h::create_role))
-        .route("/admin/roles/{role}", post(h::update_role))
-        .route("/admin/roles/{role}/delete", post(h::delete_role))
-        .route("/admin/groups", post(h::create_group))
-        .route("/admin/groups/{group}/delete", post(h::delete_group))
-        .route("/admin/keys", get(sys::keys))
-        .route("/admin/audit", get(sys::audit))
-        .route("/admin/keys/rotate", post(sys::rotate_key))
-        .route(
-            "/admin/registration-tokens",
-            post(sys::create_registration_token),
-        )
-        .route("/admin/resources", post(sys::create_resource))
-        .route("/admin/resources/delete", post(sys::delete_resource))
-        .route(
-            "/admin/registration-tokens/{id}/delete",
-            post(sys::delete_registration_token),
-        );
+    let mut console = Router::new();
+    for r in table() {
+        console = console.route(r.path, r.handler);
+    }
     console
-        .route_layer(middleware::from_fn_with_state(state, require_console_admin))
-        .layer(middleware::from_fn(console_headers))
+        .route_layer(middleware::from_fn_with_state(
+            state.clone(),
+            require_console_admin,
+        ))
+        .layer(middleware::from_fn_with_state(state, console_pages))
+}
+
+/// Why a console handler stopped: an operation's refusal or failure (shown on the error
+/// page by [`console_pages`]), or a page of its own (a password prompt).
+pub enum ConsoleError {
+    Admin(AdminError),
+    Page(Response),
+}
+
+impl From<AdminError> for ConsoleError {
+    fn from(e: AdminError) -> Self {
+        Self::Admin(e)
+    }
+}
+
+impl From<StoreError> for ConsoleError {
+    fn from(e: StoreError) -> Self {
+        Self::Admin(e.into())
+    }
+}
+
+/// An operation's error, carried out of a handler to [`console_pages`], which renders it
+/// (the page needs the issuer, which only the state knows).
+#[derive(Clone)]
+struct Failed(std::sync::Arc<AdminError>);
+
+fn status_of(e: &AdminError) -> StatusCode {
+    match e {
+        AdminError::Invalid(_) => StatusCode::BAD_REQUEST,
+        AdminError::NotFound(_) => StatusCode::NOT_FOUND,
+        AdminError::Conflict(_) => StatusCode::CONFLICT,
+        AdminError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+    }
+}
+
+impl IntoResponse for ConsoleError {
+    fn into_response(self) -> Response {
+        match self {
+            Self::Page(res) => res,
+            Self::Admin(e) => {
+                let mut res = status_of(&e).into_response();
+                res.extensions_mut().insert(Failed(std::sync::Arc::new(e)));
+                res
+            }
+        }
+    }
+}
+
+pub type ConsoleResult = Result<Response, ConsoleError>;
+
+/// The error page of a failed operation.
+fn failed_page(issuer: &str, e: &AdminError) -> Response {
+    if let AdminError::Unavailable(cause) = e {
+        return pages::unavailable(issuer, cause);
+    }
+    error_page(issuer, status_of(e), "Not done", &e.to_string())
+}
+
+/// The page every console page is framed by.
+fn layout(
+    state: &AdminState,
+    admin: &Admin,
+    notice: Option<String>,
+    error: Option<String>,
+) -> Layout {
+    Layout {
+        issuer: state.oidc().issuer.as_str().to_owned(),
+        csrf_token: admin
+            .session
+            .as_ref()
+            .map(|s| s.csrf_token.clone())
+            .unwrap_or_default(),
+        admin: admin.name.clone(),
+        notice,
+        error,
+    }
+}
+
+/// 303 to a console page, so a reload does not send the form again.
+fn see_other(state: &AdminState, path: &str) -> Response {
+    let mut res = StatusCode::SEE_OTHER.into_response();
+    if let Ok(v) = HeaderValue::from_str(&state.oidc().issuer.url(path)) {
+        res.headers_mut().insert(header::LOCATION, v);
+    }
+    res
+}
+
+/// An error the admin can fix in the form they sent (shown on the page again with the
+/// form), as opposed to one that ends the request.
+fn fixable(e: &AdminError) -> Option<String> {
+    matches!(e, AdminError::Invalid(_) | AdminError::Conflict(_)).then(|| e.to_string())
 }
 
 /// The console's guard: sign in, hold `admin`, and (for a POST) send this session's CSRF
@@ -150,7 +253,7 @@ async fn require_console_admin(
             return res;
         }
         Err(Refusal::Forbidden) => {
-            return gatehouse_authorize::pages::error_page(
+            return error_page(
                 &issuer,
                 StatusCode::FORBIDDEN,
                 "Not an administrator",
@@ -160,7 +263,7 @@ async fn require_console_admin(
         Err(Refusal::Unavailable(e)) => return pages::unavailable(&issuer, e),
     };
     if crate::api::path_has_control(req.uri().path()) {
-        return gatehouse_authorize::pages::error_page(
+        return error_page(
             &issuer,
             StatusCode::NOT_FOUND,
             "Not found",
@@ -168,9 +271,9 @@ async fn require_console_admin(
         );
     }
     let (parts, body) = req.into_parts();
-    let req = if parts.method == Method::POST {
+    let mut req = if parts.method == Method::POST {
         let refused = || {
-            gatehouse_authorize::pages::error_page(
+            error_page(
                 &issuer,
                 StatusCode::FORBIDDEN,
                 "Request refused",
@@ -183,9 +286,9 @@ async fn require_console_admin(
         let Ok(bytes) = axum::body::to_bytes(body, MAX_FORM).await else {
             return refused();
         };
-        let form = handlers::FormData::parse(&bytes);
+        let form = FormData::parse(&bytes);
         if form.has_control_characters() {
-            return gatehouse_authorize::pages::error_page(
+            return error_page(
                 &issuer,
                 StatusCode::BAD_REQUEST,
                 "Not done",
@@ -204,15 +307,18 @@ async fn require_console_admin(
     } else {
         Request::from_parts(parts, body)
     };
-    let mut req = req;
     req.extensions_mut().insert(admin);
     next.run(req).await
 }
 
-/// The sign-in pages' security headers, plus `form-action 'self'`.
-async fn console_headers(req: Request, next: Next) -> Response {
+/// Renders a handler's [`ConsoleError`], then adds the sign-in pages' security headers
+/// with `form-action 'self'`.
+async fn console_pages(State(state): State<AdminState>, req: Request, next: Next) -> Response {
     let mut res = next.run(req).await;
-    gatehouse_authorize::pages::add_security_headers(&mut res);
+    if let Some(Failed(e)) = res.extensions_mut().remove::<Failed>() {
+        res = failed_page(state.oidc().issuer.as_str(), &e);
+    }
+    add_security_headers(&mut res);
     res.headers_mut().insert(
         header::CONTENT_SECURITY_POLICY,
         HeaderValue::from_static(

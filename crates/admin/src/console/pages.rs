@@ -50,7 +50,7 @@ pub fn render(status: StatusCode, page: &impl Template) -> Response {
 
 pub fn unavailable(issuer: &str, e: impl std::fmt::Display) -> Response {
     tracing::error!(error = %e, "console: storage failed");
-    gatehouse_authorize::pages::error_page(
+    gatehouse_authorize::browser::pages::error_page(
         issuer,
         StatusCode::SERVICE_UNAVAILABLE,
         "Temporarily unavailable",

@@ -2,10 +2,12 @@
 //! more than 15 minutes ago: a session left open is not enough.
 
 use axum::http::StatusCode;
-use axum::response::Response;
+use gatehouse_authorize::browser::pages::error_page;
+use gatehouse_authorize::browser::password;
+use gatehouse_authorize::browser::throttle::SignInKeys;
 
-use super::handlers::FormData;
-use super::pages;
+use super::ConsoleError;
+use super::form::FormData;
 use crate::AdminState;
 use crate::auth::Admin;
 
@@ -20,7 +22,7 @@ pub(super) async fn confirm_recent_password(
     state: &AdminState,
     admin: &Admin,
     form: &FormData,
-) -> Result<(), Response> {
+) -> Result<(), ConsoleError> {
     let Some(session) = &admin.session else {
         return Ok(());
     };
@@ -30,12 +32,12 @@ pub(super) async fn confirm_recent_password(
         return Ok(());
     }
     let ask = |status: StatusCode, text: &str| {
-        gatehouse_authorize::pages::error_page(
+        ConsoleError::Page(error_page(
             oidc.issuer.as_str(),
             status,
             "Confirm with your password",
             text,
-        )
+        ))
     };
     let typed = form.get("current_password");
     if typed.is_empty() {
@@ -45,33 +47,32 @@ pub(super) async fn confirm_recent_password(
         ));
     }
     let store = &oidc.store;
-    let creds = match &session.user_id {
-        Some(id) => match store.find_user(id).await {
-            Ok(Some(u)) => store.find_user_credentials(&u.username).await,
-            Ok(None) => Ok(None),
-            Err(e) => Err(e),
-        },
-        None => Ok(None),
+    let user = match &session.user_id {
+        Some(id) => store.find_user(id).await?,
+        None => None,
     };
-    let Some((user, hash)) = creds.map_err(|e| pages::unavailable(oidc.issuer.as_str(), e))? else {
+    let creds = match user {
+        Some(u) => store.find_user_credentials(&u.username).await?,
+        None => None,
+    };
+    let Some((user, hash)) = creds else {
         return Err(ask(StatusCode::FORBIDDEN, "Sign in again."));
     };
     let account = gatehouse_core::user::username_key(&user.username)
         .unwrap_or_else(|| user.username.to_lowercase());
-    let keys = gatehouse_authorize::throttle::SignInKeys::new(
+    let address = admin.actor.address.as_deref().unwrap_or("");
+    let keys = SignInKeys::new(
         &account,
-        &gatehouse_core::net::address_bucket_of(&admin.address),
+        &gatehouse_core::net::address_bucket_of(address),
         None,
     );
-    match store.count_attempt(&keys.refs(), now).await {
-        Ok(gatehouse_storage::Attempt::Counted { .. }) => {}
-        Ok(gatehouse_storage::Attempt::Refused { .. }) => {
-            return Err(ask(
-                StatusCode::TOO_MANY_REQUESTS,
-                "Too many wrong passwords. Wait a moment and try again.",
-            ));
-        }
-        Err(e) => return Err(pages::unavailable(oidc.issuer.as_str(), e)),
+    if let gatehouse_storage::Attempt::Refused { .. } =
+        store.count_attempt(&keys.refs(), now).await?
+    {
+        return Err(ask(
+            StatusCode::TOO_MANY_REQUESTS,
+            "Too many wrong passwords. Wait a moment and try again.",
+        ));
     }
     let Some(permit) = state
         .authorize
@@ -84,7 +85,7 @@ pub(super) async fn confirm_recent_password(
             "Busy; try again in a moment.",
         ));
     };
-    let verified = gatehouse_authorize::password::verify(Some(hash), typed.to_owned()).await;
+    let verified = password::verify(Some(hash), typed.to_owned()).await;
     drop(permit);
     if !verified {
         return Err(ask(
@@ -92,12 +93,8 @@ pub(super) async fn confirm_recent_password(
             "That password is not right. Go back and try again.",
         ));
     }
-    let forgiven = async {
-        store.clear_attempts(&keys.clear).await?;
-        store.forgive_attempt(&keys.refs(), now).await?;
-        store.touch_session_auth(&session.id_hash, now).await
-    };
-    forgiven
-        .await
-        .map_err(|e| pages::unavailable(oidc.issuer.as_str(), e))
+    store.clear_attempts(&keys.clear).await?;
+    store.forgive_attempt(&keys.refs(), now).await?;
+    store.touch_session_auth(&session.id_hash, now).await?;
+    Ok(())
 }

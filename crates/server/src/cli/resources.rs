@@ -1,10 +1,11 @@
 //! `gatehouse resource`: the APIs access tokens are issued for (RFC 8707).
 
 use clap::Subcommand;
-use gatehouse_storage::{Store, StoreError};
+use gatehouse_admin::ops::resources::{self, ResourceInput};
+use gatehouse_core::Resource;
 use serde_json::json;
 
-use super::{CliError, cli_audit, print};
+use super::{CliError, Session, print};
 
 #[derive(Debug, Subcommand)]
 pub enum ResourceCommand {
@@ -37,28 +38,13 @@ pub enum ResourceCommand {
     },
 }
 
-/// The CLI's view of the admin API as a resource (the server builds the same).
-fn admin_resource(issuer: &str) -> gatehouse_core::Resource {
-    gatehouse_core::Resource {
-        identifier: format!("{issuer}/admin/api"),
-        name: "Gatehouse admin API".into(),
-        scopes: gatehouse_core::Scopes::from_names([gatehouse_core::access::ADMIN_SCOPE]),
-        access_token_ttl: None,
-        created_at: 0,
-        updated_at: 0,
-    }
+fn view(r: &Resource) -> serde_json::Value {
+    json!({"identifier": r.identifier, "name": r.name, "scopes": r.scopes.to_string(),
+           "access_token_ttl": r.access_token_ttl})
 }
 
-pub async fn run_resource(
-    store: &Store,
-    issuer: &str,
-    cmd: ResourceCommand,
-    now: i64,
-) -> Result<(), CliError> {
-    let view = |r: &gatehouse_core::Resource| {
-        json!({"identifier": r.identifier, "name": r.name, "scopes": r.scopes.to_string(),
-               "access_token_ttl": r.access_token_ttl})
-    };
+pub async fn run_resource(s: &Session<'_>, cmd: ResourceCommand) -> Result<(), CliError> {
+    let admin_api = Resource::admin_api(&s.config.issuer, Some(s.config.admin_token_ttl));
     match cmd {
         ResourceCommand::Create {
             identifier,
@@ -67,49 +53,24 @@ pub async fn run_resource(
             token_ttl,
             json,
         } => {
-            let resource = gatehouse_core::Resource {
-                identifier: identifier.clone(),
+            let input = ResourceInput {
+                identifier,
                 name,
-                scopes: gatehouse_core::Scopes::parse(&scopes.join(" "))
-                    .map_err(|e| CliError::Usage(e.to_string()))?,
+                scopes,
                 access_token_ttl: token_ttl,
-                created_at: now,
-                updated_at: now,
             };
-            let admin = admin_resource(issuer);
-            if resource.identifier == admin.identifier {
-                return Err(CliError::Usage("the admin API is built in".into()));
-            }
-            let mut others = store.list_resources().await?;
-            others.push(admin);
-            resource
-                .check(issuer, &others)
-                .map_err(|p| CliError::Usage(p.to_string()))?;
-            store
-                .create_resource(
-                    &resource,
-                    &cli_audit("resource.create", &identifier)
-                        .detail(json!({"scopes": resource.scopes.to_string()})),
-                )
-                .await
-                .map_err(|e| match e {
-                    StoreError::Conflict(_) => {
-                        CliError::Usage(format!("the API {identifier} is registered already"))
-                    }
-                    other => other.into(),
-                })?;
+            let r = resources::create(s.ops(), &admin_api, input).await?;
             print(
                 json,
-                view(&resource),
+                view(&r),
                 format!(
-                    "registered {identifier}: tokens for it carry aud={identifier} and the scopes {}\n",
-                    resource.scopes
+                    "registered {}: tokens for it carry aud={} and the scopes {}\n",
+                    r.identifier, r.identifier, r.scopes
                 ),
             )
         }
         ResourceCommand::List { json } => {
-            let mut all = vec![admin_resource(issuer)];
-            all.extend(store.list_resources().await?);
+            let all = resources::list(s.ops(), &admin_api).await?;
             let human = all
                 .iter()
                 .map(|r| format!("{}\t{}\t{}\n", r.identifier, r.scopes, r.name))
@@ -117,12 +78,7 @@ pub async fn run_resource(
             print(json, json!(all.iter().map(view).collect::<Vec<_>>()), human)
         }
         ResourceCommand::Delete { identifier, json } => {
-            if !store
-                .delete_resource(&identifier, &cli_audit("resource.delete", &identifier), now)
-                .await?
-            {
-                return Err(CliError::Usage(format!("no API {identifier:?}")));
-            }
+            resources::delete(s.ops(), &identifier).await?;
             print(
                 json,
                 json!({"deleted": identifier}),
