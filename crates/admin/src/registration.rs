@@ -13,7 +13,7 @@ use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use gatehouse_authorize::ClientIp;
+use gatehouse_authorize::browser::ClientIp;
 use gatehouse_core::client::{ClientMetadataError, RegistrationPolicy};
 use gatehouse_core::{
     AccessTokenFormat, ApplicationType, Audit, Client, ClientAuthMethod, ClientLinks, GrantType,
@@ -247,7 +247,10 @@ pub async fn register(
         let key = format!("register:{}", gatehouse_core::net::address_bucket_of(&ip));
         match store
             .count_attempt(
-                &[(key.as_str(), &gatehouse_authorize::throttle::ADDRESS)],
+                &[(
+                    key.as_str(),
+                    &gatehouse_authorize::browser::throttle::ADDRESS,
+                )],
                 now,
             )
             .await

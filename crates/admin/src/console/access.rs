@@ -8,7 +8,7 @@ use gatehouse_core::access::ADMIN_ROLE;
 
 use super::form::{FormData, notice};
 use super::pages::{self, AccessPage, NamedRow};
-use super::{ConsoleResult, fixable, layout, see_other};
+use super::{ConsoleResult, done_or_again, layout};
 use crate::AdminState;
 use crate::auth::Admin;
 use crate::ops::AdminError;
@@ -66,18 +66,11 @@ async fn after(
     result: Result<(), AdminError>,
     notice: &str,
 ) -> ConsoleResult {
-    match result {
-        Ok(()) => Ok(see_other(state, &format!("/admin/roles?notice={notice}"))),
-        Err(e) => {
-            let status = if matches!(e, AdminError::Conflict(_)) {
-                StatusCode::CONFLICT
-            } else {
-                StatusCode::BAD_REQUEST
-            };
-            let message = fixable(&e).ok_or(e)?;
-            access_page(state, admin, status, None, Some(message)).await
-        }
-    }
+    let to = format!("/admin/roles?notice={notice}");
+    done_or_again(state, result, &to, async |status, error| {
+        access_page(state, admin, status, None, Some(error)).await
+    })
+    .await
 }
 
 fn permissions(form: &FormData) -> Vec<String> {

@@ -11,12 +11,12 @@ use gatehouse_storage::GrantFilter;
 use super::form::{FormData, listing_query, notice};
 use super::pages::{self, ClientForm, ClientPage, ClientsPage, GrantRow, Pager, SecretPage};
 use super::reauth::confirm_recent_password;
-use super::{ConsoleResult, fixable, layout, see_other};
+use super::{ConsoleResult, done_or_again, layout, see_other};
 use crate::AdminState;
 use crate::api::clients::{ClientView, GrantView};
 use crate::auth::Admin;
-use crate::ops::access;
 use crate::ops::clients::{self, ClientInput, ClientPatch};
+use crate::ops::{AdminError, access};
 
 async fn list_page(
     state: &AdminState,
@@ -62,19 +62,9 @@ pub async fn create(State(state): State<AdminState>, admin: Admin, body: Bytes) 
         application_type: form.optional("application_type"),
         ..ClientInput::default()
     };
-    match clients::create(admin.ops(&state), input).await {
-        Ok(c) => Ok(pages::render(
-            StatusCode::OK,
-            &SecretPage {
-                layout: layout(&state, &admin, None, None),
-                title: "Client created".into(),
-                client_id: c.client.client_id,
-                client_name: c.client.name,
-                secret: c.client_secret,
-            },
-        )),
+    let created = match clients::create(admin.ops(&state), input).await {
+        Ok(c) => c,
         Err(e) => {
-            let message = fixable(&e).ok_or(e)?;
             let sticky = ClientForm {
                 client_name: form.get("client_name").to_owned(),
                 redirect_uris: form.get("redirect_uris").to_owned(),
@@ -83,10 +73,22 @@ pub async fn create(State(state): State<AdminState>, admin: Admin, body: Bytes) 
                 application_type: form.get("application_type").to_owned(),
                 grant_types: form.all("grant_types"),
             };
-            let status = StatusCode::BAD_REQUEST;
-            list_page(&state, &admin, None, status, sticky, Some(message)).await
+            return done_or_again(&state, Err(e), "", async |status, error| {
+                list_page(&state, &admin, None, status, sticky, Some(error)).await
+            })
+            .await;
         }
-    }
+    };
+    Ok(pages::render(
+        StatusCode::OK,
+        &SecretPage {
+            layout: layout(&state, &admin, None, None),
+            title: "Client created".into(),
+            client_id: created.client.client_id,
+            client_name: created.client.name,
+            secret: created.client_secret,
+        },
+    ))
 }
 
 async fn client_page(
@@ -139,20 +141,14 @@ async fn after(
     state: &AdminState,
     admin: &Admin,
     client_id: &str,
-    result: Result<(), crate::ops::AdminError>,
+    result: Result<(), AdminError>,
     notice: &str,
 ) -> ConsoleResult {
-    match result {
-        Ok(()) => Ok(see_other(
-            state,
-            &format!("/admin/clients/{client_id}?notice={notice}"),
-        )),
-        Err(e) => {
-            let message = fixable(&e).ok_or(e)?;
-            let status = StatusCode::BAD_REQUEST;
-            client_page(state, admin, client_id, status, None, Some(message)).await
-        }
-    }
+    let to = format!("/admin/clients/{client_id}?notice={notice}");
+    done_or_again(state, result, &to, async |status, error| {
+        client_page(state, admin, client_id, status, None, Some(error)).await
+    })
+    .await
 }
 
 pub async fn update(

@@ -228,10 +228,26 @@ fn see_other(state: &AdminState, path: &str) -> Response {
     res
 }
 
-/// An error the admin can fix in the form they sent (shown on the page again with the
-/// form), as opposed to one that ends the request.
-fn fixable(e: &AdminError) -> Option<String> {
-    matches!(e, AdminError::Invalid(_) | AdminError::Conflict(_)).then(|| e.to_string())
+/// After a change: 303 to `to` (so a reload does not send the form again); for an error
+/// the admin can fix (invalid input, a name taken), `again` renders the page once more with
+/// the error and 400 or 409; any other error ends the request.
+async fn done_or_again<F, Fut>(
+    state: &AdminState,
+    result: Result<(), AdminError>,
+    to: &str,
+    again: F,
+) -> ConsoleResult
+where
+    F: FnOnce(StatusCode, String) -> Fut,
+    Fut: Future<Output = ConsoleResult>,
+{
+    match result {
+        Ok(()) => Ok(see_other(state, to)),
+        Err(e @ (AdminError::Invalid(_) | AdminError::Conflict(_))) => {
+            again(status_of(&e), e.to_string()).await
+        }
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// The console's guard: sign in, hold `admin`, and (for a POST) send this session's CSRF

@@ -11,7 +11,7 @@ use super::pages::{
     self, AuditPage, AuditRow, HomePage, KeyRow, KeysPage, Pager, TokenPage, TokenRow,
 };
 use super::reauth::confirm_recent_password;
-use super::{ConsoleResult, fixable, layout, see_other};
+use super::{ConsoleResult, done_or_again, layout, see_other};
 use crate::AdminState;
 use crate::api::resources::ResourceView;
 use crate::api::system::{AuditView, KeyView, RegistrationTokenView};
@@ -108,13 +108,11 @@ async fn after(
     result: AdminResult<()>,
     notice: &str,
 ) -> ConsoleResult {
-    match result {
-        Ok(()) => Ok(see_other(state, &format!("/admin/keys?notice={notice}"))),
-        Err(e) => {
-            let message = fixable(&e).ok_or(e)?;
-            keys_page(state, admin, StatusCode::BAD_REQUEST, None, Some(message)).await
-        }
-    }
+    let to = format!("/admin/keys?notice={notice}");
+    done_or_again(state, result, &to, async |status, error| {
+        keys_page(state, admin, status, None, Some(error)).await
+    })
+    .await
 }
 
 pub async fn rotate_key(

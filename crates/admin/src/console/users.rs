@@ -11,7 +11,7 @@ use gatehouse_storage::GrantFilter;
 use super::form::{FormData, listing_query, notice};
 use super::pages::{self, GrantRow, Pager, SessionRow, UserForm, UserPage, UsersPage};
 use super::reauth::confirm_recent_password;
-use super::{ConsoleResult, fixable, layout, see_other};
+use super::{ConsoleResult, done_or_again, layout, see_other};
 use crate::AdminState;
 use crate::api::clients::GrantView;
 use crate::api::users::{SessionView, UserView};
@@ -68,26 +68,20 @@ pub async fn create(State(state): State<AdminState>, admin: Admin, body: Bytes) 
             vec![]
         },
     };
-    match users::create(admin.ops(&state), input).await {
-        Ok(u) => Ok(see_other(
-            &state,
-            &format!("/admin/users/{}?notice=created", u.id),
-        )),
-        Err(e) => {
-            let status = if matches!(e, AdminError::Conflict(_)) {
-                StatusCode::CONFLICT
-            } else {
-                StatusCode::BAD_REQUEST
-            };
-            let message = fixable(&e).ok_or(e)?;
-            let sticky = UserForm {
-                username: form.get("username").to_owned(),
-                email: form.get("email").to_owned(),
-                name: form.get("name").to_owned(),
-            };
-            list_page(&state, &admin, None, status, sticky, Some(message)).await
-        }
-    }
+    let result = users::create(admin.ops(&state), input).await;
+    let to = match &result {
+        Ok(u) => format!("/admin/users/{}?notice=created", u.id),
+        Err(_) => String::new(),
+    };
+    done_or_again(&state, result.map(drop), &to, async |status, error| {
+        let sticky = UserForm {
+            username: form.get("username").to_owned(),
+            email: form.get("email").to_owned(),
+            name: form.get("name").to_owned(),
+        };
+        list_page(&state, &admin, None, status, sticky, Some(error)).await
+    })
+    .await
 }
 
 async fn user_page(
@@ -157,17 +151,11 @@ async fn after(
     result: Result<(), AdminError>,
     notice: &str,
 ) -> ConsoleResult {
-    match result {
-        Ok(()) => Ok(see_other(
-            state,
-            &format!("/admin/users/{user_id}?notice={notice}"),
-        )),
-        Err(e) => {
-            let message = fixable(&e).ok_or(e)?;
-            let status = StatusCode::BAD_REQUEST;
-            user_page(state, admin, user_id, status, None, Some(message)).await
-        }
-    }
+    let to = format!("/admin/users/{user_id}?notice={notice}");
+    done_or_again(state, result, &to, async |status, error| {
+        user_page(state, admin, user_id, status, None, Some(error)).await
+    })
+    .await
 }
 
 pub async fn disable(
