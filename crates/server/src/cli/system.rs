@@ -10,13 +10,14 @@ use super::{CliError, Session, print};
 
 #[derive(Debug, Subcommand)]
 pub enum KeysCommand {
-    /// List the signing keys in the keys directory.
+    /// List the signing keys of the shared key ring (in the database), with their state.
     List {
         #[arg(long)]
         json: bool,
     },
-    /// Add a new key for RS256 or ES256; it signs after the next start, and older keys stay
-    /// published so the tokens they signed keep verifying.
+    /// Add a new key for RS256 or ES256 to the shared ring: published at once, signing on
+    /// every node after the lead time; older keys stay published until what they signed
+    /// has expired.
     Rotate {
         #[arg(long)]
         alg: String,
