@@ -1,4 +1,6 @@
-//! The token endpoint (RFC 6749 §3.2): client authentication, then one file per grant.
+//! The token endpoint (RFC 6749 §3.2): client authentication, then one file per grant;
+//! and the other endpoints a client calls with its credentials: device authorization
+//! (RFC 8628), introspection (RFC 7662) and revocation (RFC 7009).
 
 mod client_auth;
 mod device_authorization;
