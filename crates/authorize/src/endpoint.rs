@@ -239,15 +239,11 @@ async fn next_step(
             };
             return issue_code(state, &req, &user, auth_time, &session, pending.as_ref()).await;
         }
-        Outcome::Error(code) => {
+        Outcome::Error(error) => {
             if let Some(p) = &pending {
                 let _ = state.oidc.store.take_pending_request(&p.id).await;
             }
-            let description = match code {
-                "login_required" => "the user must sign in, but prompt=none forbids showing a page",
-                _ => "the user must consent, but prompt=none forbids showing a page",
-            };
-            return state.redirect_error(&req.target(), code, description);
+            return state.redirect_error(&req.target(), error.code(), error.description());
         }
         Outcome::Login => "login",
         Outcome::Consent => "consent",
