@@ -519,7 +519,10 @@ async fn an_admin_manages_users_roles_and_keys_in_the_console() {
             ],
         )
         .await;
-    assert_eq!(page.status, 409, "a scope belongs to one API (409, as the API answers)");
+    assert_eq!(
+        page.status, 409,
+        "a scope belongs to one API (409, as the API answers)"
+    );
     assert!(page.body.contains("already belongs"));
     let page = root
         .post(

@@ -118,6 +118,20 @@ async fn a_lost_database_fails_closed_and_recovers() {
     assert_eq!(page.status, 503);
     assert!(page.location.is_none());
 
+    // Nor can the sign-in pages read the session: the 503 page, with the issuer's links and
+    // the security headers, never a page that acts as if nobody were signed in.
+    for path in ["/", "/login", "/device"] {
+        let page = browser.get(path).await;
+        assert_eq!(page.status, 503, "{path}");
+        assert!(page.body.contains("Temporarily unavailable"), "{path}");
+        assert!(
+            page.body
+                .contains(&format!("{}/static/gatehouse.css", app.url(""))),
+            "{path}"
+        );
+        assert_eq!(page.headers["x-frame-options"], "DENY", "{path}");
+    }
+
     outage(&base, &name, false);
 
     // Back without a restart, and the code that could not be spent still works once.

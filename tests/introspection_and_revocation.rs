@@ -245,3 +245,88 @@ async fn discovery_advertises_both_endpoints() {
     assert_eq!(doc["revocation_endpoint"], app.url("/revoke"));
     assert_eq!(doc["introspection_endpoint"], app.url("/introspect"));
 }
+
+/// `/revoke`, `/introspect` and `/device_authorization` read their form and authenticate
+/// their client by the token endpoint's rules (RFC 6749 §2.3, §3.2, §5.2), and answer a
+/// refusal the same way.
+#[tokio::test]
+async fn the_client_endpoints_refuse_bad_forms_and_bad_clients_alike() {
+    let (app, client, _) = setup().await;
+    let secret = client.secret.clone().unwrap();
+    for path in ["/revoke", "/introspect", "/device_authorization"] {
+        let url = app.url(path);
+        let cases = [
+            (
+                "a wrong secret by Basic",
+                app.http()
+                    .post(&url)
+                    .basic_auth(&client.id, Some("wrong"))
+                    .form(&[("token", "x")]),
+                401,
+                "invalid_client",
+                true,
+            ),
+            (
+                "a wrong secret in the form",
+                app.http().post(&url).form(&[
+                    ("token", "x"),
+                    ("client_id", client.id.as_str()),
+                    ("client_secret", "wrong"),
+                ]),
+                401,
+                "invalid_client",
+                false,
+            ),
+            (
+                "no credentials",
+                app.http().post(&url).form(&[("token", "x")]),
+                401,
+                "invalid_client",
+                false,
+            ),
+            (
+                "parameters in the URL",
+                app.http()
+                    .post(format!("{url}?token=x"))
+                    .basic_auth(&client.id, Some(&secret))
+                    .form(&[("scope", "openid")]),
+                400,
+                "invalid_request",
+                false,
+            ),
+            (
+                "a repeated parameter",
+                app.http()
+                    .post(&url)
+                    .basic_auth(&client.id, Some(&secret))
+                    .form(&[("token", "x"), ("token", "y")]),
+                400,
+                "invalid_request",
+                false,
+            ),
+            (
+                "a body that is not a form",
+                app.http()
+                    .post(&url)
+                    .basic_auth(&client.id, Some(&secret))
+                    .header("content-type", "application/json")
+                    .body(r#"{"token":"x"}"#),
+                400,
+                "invalid_request",
+                false,
+            ),
+        ];
+        for (what, req, status, error, challenge) in cases {
+            let res = req.send().await.unwrap();
+            assert_eq!(res.status(), status, "{path}: {what}");
+            assert_eq!(res.headers()["cache-control"], "no-store", "{path}: {what}");
+            let basic = res
+                .headers()
+                .get("www-authenticate")
+                .map(|v| v.to_str().unwrap().starts_with("Basic "));
+            assert_eq!(basic, challenge.then_some(true), "{path}: {what}");
+            let body: Value = res.json().await.unwrap();
+            assert_eq!(body["error"], error, "{path}: {what}");
+        }
+    }
+}

@@ -46,10 +46,10 @@ pub enum Refusal {
     Unavailable(StoreError),
 }
 
+/// The request's bearer token, if its one `Authorization` header is a well-formed Bearer
+/// credential (RFC 6750 §2.1, [`gatehouse_oidc::bearer`]).
 fn bearer(headers: &HeaderMap) -> Option<&str> {
-    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
-    let (scheme, token) = value.split_once(' ')?;
-    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
+    gatehouse_oidc::bearer::from_headers(headers).ok().flatten()
 }
 
 /// Identifies the caller from a bearer token or, failing that, the session cookie.

@@ -75,11 +75,13 @@ fn unauthorized() -> Response {
     res
 }
 
+/// The request's bearer token, if its one `Authorization` header is a well-formed Bearer
+/// credential (RFC 6750 §2.1, [`gatehouse_oidc::bearer`]).
 fn bearer(headers: &HeaderMap) -> Option<String> {
-    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
-    let (scheme, token) = value.split_once(' ')?;
-    (scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty())
-        .then(|| token.trim().to_owned())
+    gatehouse_oidc::bearer::from_headers(headers)
+        .ok()
+        .flatten()
+        .map(str::to_owned)
 }
 
 fn parse_body(headers: &HeaderMap, body: &[u8]) -> Result<Metadata, Response> {

@@ -11,8 +11,39 @@ pub enum Outcome {
     Login,
     Consent,
     Issue,
-    /// An OpenID Connect error for the client (OIDC Core §3.1.2.6).
-    Error(&'static str),
+    /// `prompt=none` forbids the page the request needs: an error for the client.
+    Error(InteractionRequired),
+}
+
+/// The OpenID Connect errors for a request that needs a page `prompt=none` forbids
+/// (OIDC Core §3.1.2.6). Gatehouse holds one account per session, so it never needs
+/// `account_selection_required`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InteractionRequired {
+    /// The user must sign in (`login_required`).
+    LoginRequired,
+    /// The user must consent (`consent_required`).
+    ConsentRequired,
+}
+
+impl InteractionRequired {
+    /// The `error` code sent to the client.
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::LoginRequired => "login_required",
+            Self::ConsentRequired => "consent_required",
+        }
+    }
+
+    /// The `error_description` sent with it.
+    pub fn description(self) -> &'static str {
+        match self {
+            Self::LoginRequired => "the user must sign in, but prompt=none forbids showing a page",
+            Self::ConsentRequired => {
+                "the user must consent, but prompt=none forbids showing a page"
+            }
+        }
+    }
 }
 
 /// Everything besides the request that the decision depends on.
@@ -44,7 +75,7 @@ pub fn decide(req: &AuthorizationRequest, ctx: Context<'_>) -> Outcome {
     };
     if needs_login {
         return if req.prompt.none {
-            Outcome::Error("login_required")
+            Outcome::Error(InteractionRequired::LoginRequired)
         } else {
             Outcome::Login
         };
@@ -53,7 +84,7 @@ pub fn decide(req: &AuthorizationRequest, ctx: Context<'_>) -> Outcome {
     let needs_consent = !ctx.consented_for_request && (req.prompt.consent || !covered);
     if needs_consent {
         return if req.prompt.none {
-            Outcome::Error("consent_required")
+            Outcome::Error(InteractionRequired::ConsentRequired)
         } else {
             Outcome::Consent
         };
@@ -153,14 +184,14 @@ mod tests {
             None,
             None,
             (false, false),
-            Outcome::Error("login_required"),
+            Outcome::Error(InteractionRequired::LoginRequired),
         );
         check(
             &none,
             user,
             None,
             (false, false),
-            Outcome::Error("consent_required"),
+            Outcome::Error(InteractionRequired::ConsentRequired),
         );
         check(&none, user, Some("openid"), (false, false), Outcome::Issue);
 
@@ -223,7 +254,7 @@ mod tests {
             user,
             Some("openid"),
             (false, false),
-            Outcome::Error("login_required"),
+            Outcome::Error(InteractionRequired::LoginRequired),
         );
     }
 }

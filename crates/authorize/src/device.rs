@@ -15,6 +15,7 @@ use gatehouse_core::{BrowserSession, Grant, Params, User, secret};
 use gatehouse_storage::{Attempt, ThrottlePolicy};
 
 use crate::endpoint::see_other;
+use crate::error::PageError;
 use crate::login::device_path;
 use crate::pages::{self, DeviceApprovePage, DeviceEnterPage, MessagePage};
 use crate::{AuthorizeState, ClientIp};
@@ -74,45 +75,41 @@ async fn signed_in(
     state: &AuthorizeState,
     session: Option<&BrowserSession>,
     code: Option<&str>,
-) -> Result<(User, i64), Response> {
-    match state.signed_in_user(session).await {
-        Ok(Some(u)) => Ok(u),
-        Ok(None) => {
-            let code = code
-                .and_then(normalize_user_code)
-                .unwrap_or_else(|| "-".into());
-            Err(see_other(
-                &state.oidc.issuer.url(&format!("/login?device={code}")),
-            ))
-        }
-        Err(e) => Err(state.unavailable("device", e)),
+) -> Result<(User, i64), PageError> {
+    if let Some(user) = state.signed_in_user(session).await? {
+        return Ok(user);
     }
+    let code = code
+        .and_then(normalize_user_code)
+        .unwrap_or_else(|| "-".into());
+    Err(see_other(&state.oidc.issuer.url(&format!("/login?device={code}"))).into())
 }
 
 async fn device_page(
     State(state): State<AuthorizeState>,
     RawQuery(query): RawQuery,
     headers: HeaderMap,
-) -> Response {
+) -> Result<Response, PageError> {
     let params = Params::parse(query.unwrap_or_default().as_bytes());
     let typed = params.get("user_code");
-    let session = match state.load_session(&headers).await {
-        Ok(s) => s,
-        Err(e) => return state.unavailable("device", e),
-    };
-    let (user, _) = match signed_in(&state, session.as_ref(), typed).await {
-        Ok(u) => u,
-        Err(res) => return res,
-    };
+    let session = state.load_session(&headers).await?;
+    let (user, _) = signed_in(&state, session.as_ref(), typed).await?;
     let Some(session) = session else {
-        return see_other(&state.oidc.issuer.url(&device_path(typed)));
+        return Ok(see_other(&state.oidc.issuer.url(&device_path(typed))));
     };
     // Prefilled from verification_uri_complete, but never acted on without a submit.
     let shown = typed
         .and_then(normalize_user_code)
         .map(|c| display_user_code(&c))
         .unwrap_or_default();
-    enter_page(&state, StatusCode::OK, &session, &user, &shown, None)
+    Ok(enter_page(
+        &state,
+        StatusCode::OK,
+        &session,
+        &user,
+        &shown,
+        None,
+    ))
 }
 
 /// Counts a typed code against the throttle, then looks it up: the pending request it
@@ -124,7 +121,7 @@ async fn counted_lookup(
     ip: &str,
     typed: Option<&str>,
     now: i64,
-) -> Result<Option<gatehouse_core::DeviceAuthorization>, Response> {
+) -> Result<Option<gatehouse_core::DeviceAuthorization>, PageError> {
     let user_key = format!("device-user:{}", user.id);
     let ip_key = format!("device-ip:{}", gatehouse_core::net::address_bucket_of(ip));
     let keys = [
@@ -132,32 +129,21 @@ async fn counted_lookup(
         (ip_key.as_str(), &DEVICE_THROTTLE),
     ];
     let store = &state.oidc.store;
-    let locks = match store.count_attempt(&keys, now).await {
-        Ok(Attempt::Counted { locks_until, .. }) => locks_until,
-        Ok(Attempt::Refused { until }) => return Err(too_many(state, session, user, until, now)),
-        Err(e) => return Err(state.unavailable("device", e)),
+    let locks = match store.count_attempt(&keys, now).await? {
+        Attempt::Counted { locks_until, .. } => locks_until,
+        Attempt::Refused { until } => return Err(too_many(state, session, user, until, now)),
     };
     let found = match typed.and_then(normalize_user_code) {
         None => None,
-        Some(code) => state
-            .oidc
-            .store
-            .find_pending_device(&code, now)
-            .await
-            .map_err(|e| state.unavailable("device", e))?,
+        Some(code) => store.find_pending_device(&code, now).await?,
     };
-    match found {
-        None => match locks {
-            Some(until) => Err(too_many(state, session, user, until, now)),
-            None => Ok(None),
-        },
-        Some(device) => {
-            store
-                .forgive_attempt(&keys, now)
-                .await
-                .map_err(|e| state.unavailable("device", e))?;
+    match (found, locks) {
+        (Some(device), _) => {
+            store.forgive_attempt(&keys, now).await?;
             Ok(Some(device))
         }
+        (None, Some(until)) => Err(too_many(state, session, user, until, now)),
+        (None, None) => Ok(None),
     }
 }
 
@@ -167,7 +153,7 @@ fn too_many(
     user: &User,
     until: i64,
     now: i64,
-) -> Response {
+) -> PageError {
     let mut res = enter_page(
         state,
         StatusCode::TOO_MANY_REQUESTS,
@@ -179,7 +165,7 @@ fn too_many(
     if let Ok(v) = axum::http::HeaderValue::from_str(&(until - now).max(1).to_string()) {
         res.headers_mut().insert(axum::http::header::RETRY_AFTER, v);
     }
-    res
+    res.into()
 }
 
 async fn device_submit(
@@ -187,47 +173,29 @@ async fn device_submit(
     ClientIp(ip): ClientIp,
     headers: HeaderMap,
     body: Bytes,
-) -> Response {
-    let (form, session) = match state.csrf_form(&headers, &body, "device").await {
-        Ok(v) => v,
-        Err(res) => return res,
-    };
+) -> Result<Response, PageError> {
+    let (form, session) = state.csrf_form(&headers, &body).await?;
     let typed = form.get("user_code").unwrap_or("");
-    let (user, _) = match signed_in(&state, Some(&session), Some(typed)).await {
-        Ok(u) => u,
-        Err(res) => return res,
-    };
+    let (user, _) = signed_in(&state, Some(&session), Some(typed)).await?;
     let now = state.oidc.now();
-    let found = match counted_lookup(&state, &session, &user, &ip, Some(typed), now).await {
-        Ok(f) => f,
-        Err(res) => return res,
-    };
-    let Some(device) = found else {
-        let shown = if typed.len() <= 16 { typed } else { "" };
-        return enter_page(
+    let found = counted_lookup(&state, &session, &user, &ip, Some(typed), now).await?;
+    let wrong_code = |shown: &str| {
+        enter_page(
             &state,
             StatusCode::BAD_REQUEST,
             &session,
             &user,
             shown,
             Some(BAD_CODE),
-        );
+        )
     };
-    let client = match state.oidc.store.find_client(&device.client_id).await {
-        Ok(Some(c)) => c,
-        Ok(None) => {
-            return enter_page(
-                &state,
-                StatusCode::BAD_REQUEST,
-                &session,
-                &user,
-                "",
-                Some(BAD_CODE),
-            );
-        }
-        Err(e) => return state.unavailable("device", e),
+    let Some(device) = found else {
+        return Ok(wrong_code(if typed.len() <= 16 { typed } else { "" }));
     };
-    pages::render(
+    let Some(client) = state.oidc.store.find_client(&device.client_id).await? else {
+        return Ok(wrong_code(""));
+    };
+    Ok(pages::render(
         StatusCode::OK,
         &DeviceApprovePage {
             issuer: state.oidc.issuer.as_str(),
@@ -237,7 +205,7 @@ async fn device_submit(
             username: &user.username,
             scopes: pages::scope_lines(&device.scopes),
         },
-    )
+    ))
 }
 
 async fn device_approve(
@@ -245,32 +213,27 @@ async fn device_approve(
     ClientIp(ip): ClientIp,
     headers: HeaderMap,
     body: Bytes,
-) -> Response {
-    let (form, session) = match state.csrf_form(&headers, &body, "device").await {
-        Ok(v) => v,
-        Err(res) => return res,
-    };
-    let (user, auth_time) = match signed_in(&state, Some(&session), None).await {
-        Ok(u) => u,
-        Err(res) => return res,
-    };
+) -> Result<Response, PageError> {
+    let (form, session) = state.csrf_form(&headers, &body).await?;
+    let (user, auth_time) = signed_in(&state, Some(&session), None).await?;
     let now = state.oidc.now();
-    // The code arrives again with the answer, so it is counted again: guessing here is no
-    // cheaper than on the entry form (RFC 8628 §5.1).
-    let device =
-        match counted_lookup(&state, &session, &user, &ip, form.get("user_code"), now).await {
-            Ok(d) => d,
-            Err(res) => return res,
-        };
-    let Some(device) = device else {
-        return message(
+    let no_longer_valid = || {
+        message(
             &state,
             StatusCode::BAD_REQUEST,
             "Code no longer valid",
             BAD_CODE,
-        );
+        )
     };
-    match form.get("decision") {
+    // The code arrives again with the answer, so it is counted again: guessing here is no
+    // cheaper than on the entry form (RFC 8628 §5.1).
+    let Some(device) =
+        counted_lookup(&state, &session, &user, &ip, form.get("user_code"), now).await?
+    else {
+        return Ok(no_longer_valid());
+    };
+    let store = &state.oidc.store;
+    Ok(match form.get("decision") {
         Some("allow") => {
             let grant = Grant {
                 id: secret::random_token(16),
@@ -282,41 +245,30 @@ async fn device_approve(
                 created_at: now,
                 revoked_at: None,
             };
-            match state
-                .oidc
-                .store
-                .approve_device(&device.user_code, &grant, now)
-                .await
-            {
-                Ok(true) => message(
-                    &state,
-                    StatusCode::OK,
-                    "Device connected",
-                    "You can return to your device now.",
-                ),
-                Ok(false) => message(
-                    &state,
-                    StatusCode::BAD_REQUEST,
-                    "Code no longer valid",
-                    BAD_CODE,
-                ),
-                Err(e) => state.unavailable("device", e),
+            if !store.approve_device(&device.user_code, &grant, now).await? {
+                return Ok(no_longer_valid());
             }
+            message(
+                &state,
+                StatusCode::OK,
+                "Device connected",
+                "You can return to your device now.",
+            )
         }
-        Some("deny") => match state.oidc.store.deny_device(&device.user_code, now).await {
-            Ok(_) => message(
+        Some("deny") => {
+            store.deny_device(&device.user_code, now).await?;
+            message(
                 &state,
                 StatusCode::OK,
                 "Request denied",
                 "The device was not given access.",
-            ),
-            Err(e) => state.unavailable("device", e),
-        },
+            )
+        }
         _ => message(
             &state,
             StatusCode::BAD_REQUEST,
             "Invalid answer",
             "Choose Allow or Deny.",
         ),
-    }
+    })
 }

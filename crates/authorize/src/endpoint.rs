@@ -16,7 +16,8 @@ use url::Url;
 
 use crate::AuthorizeState;
 use crate::decision::{self, Context, Outcome};
-use crate::pages::{self, ConsentPage, IndexPage, ScopeLine};
+use crate::error::PageError;
+use crate::pages::{self, ConsentPage, IndexPage};
 use crate::request::{self, AuthorizationRequest, RedirectTarget, Refusal};
 use gatehouse_core::Params;
 
@@ -28,55 +29,20 @@ pub fn routes() -> Router<AuthorizeState> {
         .route("/consent", get(consent_page).post(consent_submit))
 }
 
-/// Failure pages shared by the handlers.
+/// Answers that go back to the client.
 impl AuthorizeState {
-    pub(crate) fn page_error(
-        &self,
-        status: StatusCode,
-        title: &str,
-        description: &str,
-    ) -> Response {
-        pages::error_page(self.issuer(), status, title, description)
-    }
-
-    pub(crate) fn unavailable(&self, context: &str, e: impl std::fmt::Display) -> Response {
-        tracing::error!(error = %e, "{context}: storage failed");
-        self.page_error(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "Temporarily unavailable",
-            "The service cannot complete this step right now. Try again shortly.",
-        )
-    }
-
-    pub(crate) fn csrf_refused(&self) -> Response {
-        self.page_error(
-            StatusCode::FORBIDDEN,
-            "Request refused",
-            "This form has expired or did not come from this site. Go back, reload the page and try again.",
-        )
-    }
-
-    fn expired_request(&self) -> Response {
-        self.page_error(
-            StatusCode::BAD_REQUEST,
-            "Sign-in request expired",
-            "This sign-in request has expired or was already completed. Return to the application and start again.",
-        )
-    }
-
     /// A 303 to one of the client's redirect URIs, with the response parameters and `iss`
     /// (RFC 9207 §2).
     pub(crate) fn redirect_to_client(
         &self,
         target: &RedirectTarget,
         pairs: &[(&str, &str)],
-    ) -> Response {
+    ) -> Result<Response, PageError> {
         let Ok(mut url) = Url::parse(&target.redirect_uri) else {
-            return self.page_error(
-                StatusCode::BAD_REQUEST,
+            return Err(PageError::bad_request(
                 "Invalid redirect",
                 "The redirect URI is malformed.",
-            );
+            ));
         };
         {
             let mut q = url.query_pairs_mut();
@@ -88,10 +54,16 @@ impl AuthorizeState {
             }
             q.append_pair("iss", self.issuer());
         }
-        see_other(url.as_str())
+        Ok(see_other(url.as_str()))
     }
 
-    fn redirect_error(&self, target: &RedirectTarget, error: &str, description: &str) -> Response {
+    /// An error for the client (RFC 6749 §4.1.2.1), as a redirect to it.
+    fn redirect_error(
+        &self,
+        target: &RedirectTarget,
+        error: &str,
+        description: &str,
+    ) -> Result<Response, PageError> {
         let description = gatehouse_core::error_description(description);
         self.redirect_to_client(
             target,
@@ -99,7 +71,28 @@ impl AuthorizeState {
         )
     }
 
-    fn refusal(&self, r: Refusal) -> Response {
+    /// The same error as a `PageError`, to return with `?`.
+    fn to_client(&self, target: &RedirectTarget, error: &str, description: &str) -> PageError {
+        match self.redirect_error(target, error, description) {
+            Ok(res) => res.into(),
+            Err(e) => e,
+        }
+    }
+
+    /// Storage failed after the client was established: tell the client (RFC 6749
+    /// §4.1.2.1) rather than show the 503 page. Other errors pass unchanged.
+    fn outage_to_client(&self, target: &RedirectTarget, e: PageError) -> PageError {
+        match e {
+            PageError::Unavailable => self.to_client(
+                target,
+                "temporarily_unavailable",
+                "the server cannot complete this request right now",
+            ),
+            other => other,
+        }
+    }
+
+    fn refusal(&self, r: Refusal) -> PageError {
         match r {
             Refusal::Page {
                 description,
@@ -110,13 +103,13 @@ impl AuthorizeState {
                 } else {
                     StatusCode::BAD_REQUEST
                 };
-                self.page_error(status, "Invalid authorization request", &description)
+                PageError::page(status, "Invalid authorization request", description)
             }
             Refusal::Redirect {
                 target,
                 error,
                 description,
-            } => self.redirect_error(&target, error, &description),
+            } => self.to_client(&target, error, &description),
         }
     }
 }
@@ -135,29 +128,26 @@ fn with_cookie(mut res: Response, cookie: Option<HeaderValue>) -> Response {
     res
 }
 
-async fn index(State(state): State<AuthorizeState>, headers: HeaderMap) -> Response {
-    let session = match state.load_session(&headers).await {
-        Ok(s) => s,
-        Err(e) => return state.unavailable("index", e),
-    };
-    let user = match state.signed_in_user(session.as_ref()).await {
-        Ok(u) => u,
-        Err(e) => return state.unavailable("index", e),
-    };
-    pages::render(
+async fn index(
+    State(state): State<AuthorizeState>,
+    headers: HeaderMap,
+) -> Result<Response, PageError> {
+    let session = state.load_session(&headers).await?;
+    let user = state.signed_in_user(session.as_ref()).await?;
+    Ok(pages::render(
         StatusCode::OK,
         &IndexPage {
             issuer: state.issuer(),
             username: user.as_ref().map(|(u, _)| u.username.as_str()),
         },
-    )
+    ))
 }
 
 async fn authorize_get(
     State(state): State<AuthorizeState>,
     RawQuery(query): RawQuery,
     headers: HeaderMap,
-) -> Response {
+) -> Result<Response, PageError> {
     let params = Params::parse(query.unwrap_or_default().as_bytes());
     authorize(state, params, headers).await
 }
@@ -170,46 +160,35 @@ async fn authorize_post(
     RawQuery(query): RawQuery,
     headers: HeaderMap,
     body: Bytes,
-) -> Response {
+) -> Result<Response, PageError> {
     if !is_form(&headers) {
-        return state.page_error(
-            StatusCode::BAD_REQUEST,
+        return Err(PageError::bad_request(
             "Invalid authorization request",
             "A POST to the authorization endpoint must be application/x-www-form-urlencoded.",
-        );
+        ));
     }
     let mut params = Params::parse(query.unwrap_or_default().as_bytes());
     params.extend(&body);
     authorize(state, params, headers).await
 }
 
-async fn authorize(state: AuthorizeState, params: Params, headers: HeaderMap) -> Response {
-    let (client, req) = match request::validate(&state.oidc, &params).await {
-        Ok(v) => v,
-        Err(r) => return state.refusal(r),
-    };
-    let session = match state.load_session(&headers).await {
-        Ok(s) => s,
-        Err(e) => return unavailable_redirect(&state, &req.target(), e),
-    };
+async fn authorize(
+    state: AuthorizeState,
+    params: Params,
+    headers: HeaderMap,
+) -> Result<Response, PageError> {
+    let (client, req) = request::validate(&state.oidc, &params)
+        .await
+        .map_err(|r| state.refusal(r))?;
+    let session = state
+        .load_session(&headers)
+        .await
+        .map_err(|e| state.outage_to_client(&req.target(), e.into()))?;
     proceed(&state, &client, req, session, None, &headers).await
 }
 
-/// Storage failed after the client was established: tell the client (RFC 6749 §4.1.2.1).
-fn unavailable_redirect(
-    state: &AuthorizeState,
-    target: &RedirectTarget,
-    e: impl std::fmt::Display,
-) -> Response {
-    tracing::error!(error = %e, "authorize: storage failed");
-    state.redirect_error(
-        target,
-        "temporarily_unavailable",
-        "the server cannot complete this request right now",
-    )
-}
-
-/// Decides what a request needs next and does it.
+/// Decides what a request needs next and does it. From here on the client is known, so a
+/// storage failure is told to the client.
 async fn proceed(
     state: &AuthorizeState,
     client: &Client,
@@ -217,22 +196,30 @@ async fn proceed(
     session: Option<BrowserSession>,
     pending: Option<PendingRequest>,
     headers: &HeaderMap,
-) -> Response {
+) -> Result<Response, PageError> {
     let target = req.target();
-    let user = match state.signed_in_user(session.as_ref()).await {
-        Ok(u) => u,
-        Err(e) => return unavailable_redirect(state, &target, e),
-    };
+    next_step(state, client, req, session, pending, headers)
+        .await
+        .map_err(|e| state.outage_to_client(&target, e))
+}
+
+async fn next_step(
+    state: &AuthorizeState,
+    client: &Client,
+    req: AuthorizationRequest,
+    session: Option<BrowserSession>,
+    pending: Option<PendingRequest>,
+    headers: &HeaderMap,
+) -> Result<Response, PageError> {
+    let user = state.signed_in_user(session.as_ref()).await?;
     let consented = match &user {
-        Some((u, _)) => match state
-            .oidc
-            .store
-            .find_consent(&u.id, &client.client_id)
-            .await
-        {
-            Ok(c) => c,
-            Err(e) => return unavailable_redirect(state, &target, e),
-        },
+        Some((u, _)) => {
+            state
+                .oidc
+                .store
+                .find_consent(&u.id, &client.client_id)
+                .await?
+        }
         None => None,
     };
     let outcome = decision::decide(
@@ -245,53 +232,34 @@ async fn proceed(
             now: state.oidc.now(),
         },
     );
-    match outcome {
+    let step = match outcome {
         Outcome::Issue => {
             let (Some((user, auth_time)), Some(session)) = (user, session) else {
-                return state.expired_request();
+                return Err(PageError::expired_request());
             };
-            issue_code(state, &req, &user, auth_time, &session, pending.as_ref()).await
+            return issue_code(state, &req, &user, auth_time, &session, pending.as_ref()).await;
         }
-        Outcome::Error(code) => {
+        Outcome::Error(error) => {
             if let Some(p) = &pending {
                 let _ = state.oidc.store.take_pending_request(&p.id).await;
             }
-            let description = match code {
-                "login_required" => "the user must sign in, but prompt=none forbids showing a page",
-                _ => "the user must consent, but prompt=none forbids showing a page",
-            };
-            state.redirect_error(&target, code, description)
+            return state.redirect_error(&req.target(), error.code(), error.description());
         }
-        Outcome::Login | Outcome::Consent => {
-            let current = match state.ensure_session(headers).await {
-                Ok(c) => c,
-                Err(e) => return unavailable_redirect(state, &target, e),
-            };
-            let pending_id = match (&pending, &session) {
-                (Some(p), _) => p.id.clone(),
-                // A browser with a session row keeps the request server-side.
-                (None, Some(s)) => match save_pending(state, &req, &s.id_hash).await {
-                    Ok(id) => id,
-                    Err(e) => return unavailable_redirect(state, &target, e),
-                },
-                // An anonymous browser gets it sealed and bound to its cookie: nothing is
-                // written until it signs in.
-                (None, None) => match seal_pending(state, &req, &current.session.id_hash) {
-                    Some(sealed) => sealed,
-                    None => {
-                        return unavailable_redirect(state, &target, "sealing the request failed");
-                    }
-                },
-            };
-            let step = if outcome == Outcome::Login {
-                "login"
-            } else {
-                "consent"
-            };
-            let location = format!("{}/{step}?request={pending_id}", state.issuer());
-            with_cookie(see_other(&location), current.set_cookie)
-        }
-    }
+        Outcome::Login => "login",
+        Outcome::Consent => "consent",
+    };
+    let current = state.ensure_session(headers).await?;
+    let pending_id = match (&pending, &session) {
+        (Some(p), _) => p.id.clone(),
+        // A browser with a session row keeps the request server-side.
+        (None, Some(s)) => save_pending(state, &req, &s.id_hash).await?,
+        // An anonymous browser gets it sealed and bound to its cookie: nothing is written
+        // until it signs in.
+        (None, None) => seal_pending(state, &req, &current.session.id_hash)
+            .ok_or_else(|| PageError::unavailable("sealing the request failed"))?,
+    };
+    let location = format!("{}/{step}?request={pending_id}", state.issuer());
+    Ok(with_cookie(see_other(&location), current.set_cookie))
 }
 
 /// A pending request sealed for the browser that started it (`session_hash` is its
@@ -332,7 +300,7 @@ pub(crate) fn is_sealed(id: &str) -> bool {
 /// After a sign-in: the pending request, now owned by the signed-in session `session_hash`
 /// and marked signed in for. A sealed request becomes a row only now; a row is rebound.
 /// Returns the row id to continue with.
-pub(crate) async fn bind_pending(
+async fn bind_pending(
     state: &AuthorizeState,
     id: &str,
     req: &AuthorizationRequest,
@@ -396,15 +364,12 @@ async fn issue_code(
     auth_time: i64,
     session: &BrowserSession,
     pending: Option<&PendingRequest>,
-) -> Response {
-    let target = req.target();
+) -> Result<Response, PageError> {
     // A pending request finishes once: a second tab or a replayed form gets nothing.
-    if let Some(p) = pending {
-        match state.oidc.store.take_pending_request(&p.id).await {
-            Ok(true) => {}
-            Ok(false) => return state.expired_request(),
-            Err(e) => return unavailable_redirect(state, &target, e),
-        }
+    if let Some(p) = pending
+        && !state.oidc.store.take_pending_request(&p.id).await?
+    {
+        return Err(PageError::expired_request());
     }
     let now = state.oidc.now();
     let code = secret::new_secret();
@@ -433,47 +398,27 @@ async fn issue_code(
         expires_at: now + AUTHORIZATION_CODE_TTL_SECS,
         consumed_at: None,
     };
-    if let Err(e) = state.oidc.store.create_grant_with_code(&grant, &row).await {
-        return unavailable_redirect(state, &target, e);
-    }
-    state.redirect_to_client(&target, &[("code", &code)])
+    state
+        .oidc
+        .store
+        .create_grant_with_code(&grant, &row)
+        .await?;
+    state.redirect_to_client(&req.target(), &[("code", &code)])
 }
 
-/// Loads a pending request and its client, or answers with the page that says why not.
+/// Loads a pending request and its client, or says why not.
 /// The request must belong to `session`, the browser session that started it (or the one
 /// its sign-in replaced it with): a request id sent to another browser is worth nothing.
 pub(crate) async fn load_pending(
     state: &AuthorizeState,
     id: Option<&str>,
     session: Option<&BrowserSession>,
-) -> Result<(PendingRequest, AuthorizationRequest, Client), Response> {
-    let Some(session) = session else {
-        return Err(state.expired_request());
-    };
+) -> Result<(PendingRequest, AuthorizationRequest, Client), PageError> {
+    let session = session.ok_or_else(PageError::expired_request)?;
     let now = state.oidc.now();
     let pending = match id {
         // Sealed for an anonymous browser: it must be this browser's and not expired.
-        Some(sealed) if is_sealed(sealed) => {
-            let opened = state
-                .oidc
-                .sealer
-                .open(SEALED_REQUEST, sealed)
-                .and_then(|b| serde_json::from_slice::<SealedRequest>(&b).ok())
-                .filter(|r| r.session_hash == session.id_hash && r.expires_at > now);
-            let Some(r) = opened else {
-                return Err(state.expired_request());
-            };
-            PendingRequest {
-                id: sealed.to_owned(),
-                client_id: String::new(),
-                request: r.request,
-                session_hash: Some(r.session_hash),
-                logged_in_at: None,
-                consented_at: None,
-                created_at: r.created_at,
-                expires_at: r.expires_at,
-            }
-        }
+        Some(sealed) if is_sealed(sealed) => open_sealed(state, sealed, session, now)?,
         // Ids are 256-bit base64url values: anything else is unknown without asking the
         // store.
         Some(id)
@@ -482,40 +427,90 @@ pub(crate) async fn load_pending(
                     .bytes()
                     .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') =>
         {
-            match state.oidc.store.find_pending_request(id, now).await {
-                Ok(Some(p)) if p.session_hash.as_deref() == Some(session.id_hash.as_str()) => p,
-                Ok(_) => return Err(state.expired_request()),
-                Err(e) => return Err(state.unavailable("pending request", e)),
-            }
+            state
+                .oidc
+                .store
+                .find_pending_request(id, now)
+                .await?
+                .filter(|p| p.session_hash.as_deref() == Some(session.id_hash.as_str()))
+                .ok_or_else(PageError::expired_request)?
         }
-        _ => return Err(state.expired_request()),
+        _ => return Err(PageError::expired_request()),
     };
-    let Ok(req) = serde_json::from_str::<AuthorizationRequest>(&pending.request) else {
-        return Err(state.expired_request());
-    };
-    let client = match state.oidc.store.find_client(&req.client_id).await {
-        Ok(Some(c)) => c,
-        Ok(None) => return Err(state.expired_request()),
-        Err(e) => return Err(state.unavailable("pending request", e)),
-    };
+    let req = serde_json::from_str::<AuthorizationRequest>(&pending.request)
+        .map_err(|_| PageError::expired_request())?;
+    let client = state
+        .oidc
+        .store
+        .find_client(&req.client_id)
+        .await?
+        .ok_or_else(PageError::expired_request)?;
     Ok((pending, req, client))
+}
+
+/// A sealed request as the row it stands for, if it is this browser's and unexpired.
+fn open_sealed(
+    state: &AuthorizeState,
+    sealed: &str,
+    session: &BrowserSession,
+    now: i64,
+) -> Result<PendingRequest, PageError> {
+    let r = state
+        .oidc
+        .sealer
+        .open(SEALED_REQUEST, sealed)
+        .and_then(|b| serde_json::from_slice::<SealedRequest>(&b).ok())
+        .filter(|r| r.session_hash == session.id_hash && r.expires_at > now)
+        .ok_or_else(PageError::expired_request)?;
+    Ok(PendingRequest {
+        id: sealed.to_owned(),
+        client_id: String::new(),
+        request: r.request,
+        session_hash: Some(r.session_hash),
+        logged_in_at: None,
+        consented_at: None,
+        created_at: r.created_at,
+        expires_at: r.expires_at,
+    })
+}
+
+/// The pending request a page or form names, if it names one (see [`load_pending`]).
+pub(crate) async fn named_pending(
+    state: &AuthorizeState,
+    id: Option<&str>,
+    session: &BrowserSession,
+) -> Result<Option<(PendingRequest, AuthorizationRequest, Client)>, PageError> {
+    match id {
+        Some(id) => Ok(Some(load_pending(state, Some(id), Some(session)).await?)),
+        None => Ok(None),
+    }
+}
+
+/// Where a browser that just signed in (or up) as the session `fresh` goes to finish the
+/// pending request `pending`: the request, now bound to that session.
+pub(crate) async fn continue_url(
+    state: &AuthorizeState,
+    pending: &PendingRequest,
+    req: &AuthorizationRequest,
+    fresh: &BrowserSession,
+) -> Result<String, gatehouse_storage::StoreError> {
+    let now = state.oidc.now();
+    let id = bind_pending(state, &pending.id, req, &fresh.id_hash, now).await?;
+    Ok(state
+        .oidc
+        .issuer
+        .url(&format!("/authorize/continue?request={id}")))
 }
 
 async fn continue_request(
     State(state): State<AuthorizeState>,
     RawQuery(query): RawQuery,
     headers: HeaderMap,
-) -> Response {
+) -> Result<Response, PageError> {
     let params = Params::parse(query.unwrap_or_default().as_bytes());
-    let session = match state.load_session(&headers).await {
-        Ok(s) => s,
-        Err(e) => return state.unavailable("continue", e),
-    };
+    let session = state.load_session(&headers).await?;
     let (pending, req, client) =
-        match load_pending(&state, params.get("request"), session.as_ref()).await {
-            Ok(v) => v,
-            Err(res) => return res,
-        };
+        load_pending(&state, params.get("request"), session.as_ref()).await?;
     proceed(&state, &client, req, session, Some(pending), &headers).await
 }
 
@@ -523,23 +518,18 @@ async fn consent_page(
     State(state): State<AuthorizeState>,
     RawQuery(query): RawQuery,
     headers: HeaderMap,
-) -> Response {
+) -> Result<Response, PageError> {
     let params = Params::parse(query.unwrap_or_default().as_bytes());
-    let session = match state.load_session(&headers).await {
-        Ok(s) => s,
-        Err(e) => return state.unavailable("consent", e),
-    };
+    let session = state.load_session(&headers).await?;
     let (pending, req, client) =
-        match load_pending(&state, params.get("request"), session.as_ref()).await {
-            Ok(v) => v,
-            Err(res) => return res,
-        };
-    let user = match state.signed_in_user(session.as_ref()).await {
-        Ok(u) => u,
-        Err(e) => return state.unavailable("consent", e),
-    };
+        load_pending(&state, params.get("request"), session.as_ref()).await?;
+    let user = state.signed_in_user(session.as_ref()).await?;
     let (Some(session), Some((user, _))) = (session, user) else {
-        return see_other(&format!("{}/login?request={}", state.issuer(), pending.id));
+        return Ok(see_other(&format!(
+            "{}/login?request={}",
+            state.issuer(),
+            pending.id
+        )));
     };
     let redirect_host = Url::parse(&req.redirect_uri)
         .ok()
@@ -549,30 +539,8 @@ async fn consent_page(
                 .or_else(|| Some(u.scheme().to_owned()))
         })
         .unwrap_or_default();
-    let scopes = req
-        .scopes
-        .iter()
-        .map(|s| ScopeLine {
-            name: s.to_owned(),
-            description: pages::describe_scope(s),
-        })
-        .collect();
     let links = &client.links;
-    // The logo's origin, when it is one a browser may load (https, or http on loopback as
-    // registration allows); the page's CSP then admits images from it and nothing else.
-    let logo = links.logo_uri.as_deref().and_then(|u| {
-        let parsed = url::Url::parse(u).ok()?;
-        // Only plain host names and IP literals go into the header: some characters a
-        // URL host may hold (`;`, `,`, `'`, `*`) mean something in a CSP.
-        let plain = match parsed.host()? {
-            url::Host::Domain(d) => d
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-'),
-            url::Host::Ipv4(_) | url::Host::Ipv6(_) => true,
-        };
-        let origin = parsed.origin();
-        (plain && origin.is_tuple()).then(|| (u, origin.ascii_serialization()))
-    });
+    let logo = links.logo_uri.as_deref().and_then(logo_origin);
     let mut res = pages::render(
         StatusCode::OK,
         &ConsentPage {
@@ -582,7 +550,7 @@ async fn consent_page(
             client_name: &client.name,
             username: &user.username,
             redirect_host: &redirect_host,
-            scopes,
+            scopes: pages::scope_lines(&req.scopes),
             logo_uri: logo.as_ref().map(|(u, _)| *u),
             policy_uri: links.policy_uri.as_deref(),
             tos_uri: links.tos_uri.as_deref(),
@@ -591,68 +559,67 @@ async fn consent_page(
     if let Some((_, origin)) = logo {
         res.extensions_mut().insert(pages::ImageOrigin(origin));
     }
-    pages::with_form_target(res, Some(&req.redirect_uri))
+    Ok(pages::with_form_target(res, Some(&req.redirect_uri)))
+}
+
+/// The logo and its origin, when it is one a browser may load (https, or http on loopback
+/// as registration allows); the consent page's CSP then admits images from it and nothing
+/// else.
+fn logo_origin(uri: &str) -> Option<(&str, String)> {
+    let parsed = url::Url::parse(uri).ok()?;
+    // Only plain host names and IP literals go into the header: some characters a URL host
+    // may hold (`;`, `,`, `'`, `*`) mean something in a CSP.
+    let plain = match parsed.host()? {
+        url::Host::Domain(d) => d
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-'),
+        url::Host::Ipv4(_) | url::Host::Ipv6(_) => true,
+    };
+    let origin = parsed.origin();
+    (plain && origin.is_tuple()).then(|| (uri, origin.ascii_serialization()))
 }
 
 async fn consent_submit(
     State(state): State<AuthorizeState>,
     headers: HeaderMap,
     body: Bytes,
-) -> Response {
-    let (form, session) = match state.csrf_form(&headers, &body, "consent").await {
-        Ok((f, s)) => (f, Some(s)),
-        Err(res) => return res,
-    };
-    let (pending, req, client) =
-        match load_pending(&state, form.get("request"), session.as_ref()).await {
-            Ok(v) => v,
-            Err(res) => return res,
-        };
-    let user = match state.signed_in_user(session.as_ref()).await {
-        Ok(u) => u,
-        Err(e) => return state.unavailable("consent", e),
-    };
-    let Some((user, _)) = user else {
-        return see_other(&format!("{}/login?request={}", state.issuer(), pending.id));
+) -> Result<Response, PageError> {
+    let (form, session) = state.csrf_form(&headers, &body).await?;
+    let (pending, req, client) = load_pending(&state, form.get("request"), Some(&session)).await?;
+    let Some((user, _)) = state.signed_in_user(Some(&session)).await? else {
+        return Ok(see_other(&format!(
+            "{}/login?request={}",
+            state.issuer(),
+            pending.id
+        )));
     };
     match form.get("decision") {
         Some("allow") => {
             let now = state.oidc.now();
-            if let Err(e) = state
-                .oidc
-                .store
+            let store = &state.oidc.store;
+            store
                 .add_consent(&user.id, &client.client_id, &req.scopes, now)
-                .await
-            {
-                return state.unavailable("consent", e);
-            }
+                .await?;
+            store.mark_request_consented(&pending.id, now).await?;
             let pending = PendingRequest {
                 consented_at: Some(now),
                 ..pending
             };
-            if let Err(e) = state
-                .oidc
-                .store
-                .mark_request_consented(&pending.id, now)
-                .await
-            {
-                return state.unavailable("consent", e);
-            }
-            proceed(&state, &client, req, session, Some(pending), &headers).await
+            proceed(&state, &client, req, Some(session), Some(pending), &headers).await
         }
-        Some("deny") => match state.oidc.store.take_pending_request(&pending.id).await {
-            Ok(true) => state.redirect_error(
+        Some("deny") => {
+            if !state.oidc.store.take_pending_request(&pending.id).await? {
+                return Err(PageError::expired_request());
+            }
+            state.redirect_error(
                 &req.target(),
                 "access_denied",
                 "the user denied the request",
-            ),
-            Ok(false) => state.expired_request(),
-            Err(e) => state.unavailable("consent", e),
-        },
-        _ => state.page_error(
-            StatusCode::BAD_REQUEST,
+            )
+        }
+        _ => Err(PageError::bad_request(
             "Invalid answer",
             "Choose Allow or Deny.",
-        ),
+        )),
     }
 }

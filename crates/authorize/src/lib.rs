@@ -6,6 +6,7 @@ pub mod browser;
 pub mod decision;
 mod device;
 mod endpoint;
+pub mod error;
 mod login;
 mod logout;
 pub mod pages;
@@ -22,6 +23,7 @@ use axum::response::Response;
 use axum::routing::get;
 use gatehouse_oidc::Oidc;
 
+pub use error::PageError;
 pub use session::CookieSettings;
 
 /// The state of the browser-facing endpoints.
@@ -102,6 +104,10 @@ pub fn routes(state: AuthorizeState) -> Router {
         .merge(signup::routes())
         .merge(logout::routes())
         .merge(device::routes())
+        .layer(middleware::from_fn_with_state(
+            state.oidc.issuer.clone(),
+            error::render_error_pages,
+        ))
         .layer(middleware::from_fn(security_headers))
         .route(
             "/static/gatehouse.css",

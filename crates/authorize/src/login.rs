@@ -14,12 +14,14 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::Response;
 use axum::routing::get;
 
-use crate::endpoint::{load_pending, see_other};
+use crate::endpoint::{continue_url, named_pending, see_other};
+use crate::error::PageError;
 use crate::pages::{self, LoginPage};
+use crate::request::AuthorizationRequest;
 use crate::throttle::{self, SignInKeys};
 use crate::{AuthorizeState, ClientIp, password};
-use gatehouse_core::Params;
-use gatehouse_storage::Attempt;
+use gatehouse_core::{BrowserSession, Client, Params, User};
+use gatehouse_storage::{Attempt, PendingRequest};
 
 const BAD_CREDENTIALS: &str = "Wrong username or password.";
 const MAX_PASSWORD: usize = 1024;
@@ -40,6 +42,26 @@ struct Form<'a> {
     username: &'a str,
     /// The redirect URI the sign-in may end at (for the CSP's `form-action`).
     redirect_uri: Option<&'a str>,
+}
+
+impl<'a> Form<'a> {
+    fn new(
+        session: &'a BrowserSession,
+        request: Option<&'a (PendingRequest, AuthorizationRequest, Client)>,
+        device: Option<&'a str>,
+        next: Option<&str>,
+        username: &'a str,
+    ) -> Self {
+        Self {
+            csrf_token: &session.csrf_token,
+            request_id: request.map(|(p, _, _)| p.id.as_str()),
+            device,
+            next: next_param(next),
+            client_name: request.map(|(_, _, c)| c.name.as_str()),
+            redirect_uri: request.map(|(_, r, _)| r.redirect_uri.as_str()),
+            username,
+        }
+    }
 }
 
 fn render(
@@ -69,87 +91,140 @@ async fn login_page(
     State(state): State<AuthorizeState>,
     RawQuery(query): RawQuery,
     headers: HeaderMap,
-) -> Response {
+) -> Result<Response, PageError> {
     let params = Params::parse(query.unwrap_or_default().as_bytes());
-    let current = match state.ensure_session(&headers).await {
-        Ok(c) => c,
-        Err(e) => return state.unavailable("login", e),
-    };
+    let current = state.ensure_session(&headers).await?;
+    let request = named_pending(&state, params.get("request"), &current.session).await?;
+    let hint = request
+        .as_ref()
+        .and_then(|(_, r, _)| r.login_hint.as_deref());
     let device = device_param(params.get("device"));
-    let (request_id, client_name, hint, redirect_uri) = match params.get("request") {
-        Some(id) => match load_pending(&state, Some(id), Some(&current.session)).await {
-            Ok((p, req, client)) => (
-                Some(p.id),
-                Some(client.name),
-                req.login_hint,
-                Some(req.redirect_uri),
-            ),
-            Err(res) => return res,
-        },
-        None => (None, None, None, None),
-    };
-    let mut res = render(
-        &state,
-        StatusCode::OK,
-        &Form {
-            csrf_token: &current.session.csrf_token,
-            request_id: request_id.as_deref(),
-            device: device.as_deref(),
-            next: next_param(params.get("next")),
-            client_name: client_name.as_deref(),
-            username: hint.as_deref().unwrap_or(""),
-            redirect_uri: redirect_uri.as_deref(),
-        },
-        None,
+    let page = Form::new(
+        &current.session,
+        request.as_ref(),
+        device.as_deref(),
+        params.get("next"),
+        hint.unwrap_or(""),
     );
+    let mut res = render(&state, StatusCode::OK, &page, None);
     if let Some(c) = current.set_cookie {
         res.headers_mut().append(header::SET_COOKIE, c);
     }
-    res
+    Ok(res)
 }
 
+/// A sign-in: the CSRF token and the pending request, the password under the throttle,
+/// then a fresh session and on to wherever the user was going.
 async fn login_submit(
     State(state): State<AuthorizeState>,
     ClientIp(ip): ClientIp,
     headers: HeaderMap,
     body: Bytes,
-) -> Response {
-    let (form, session) = match state.csrf_form(&headers, &body, "login").await {
-        Ok(v) => v,
-        Err(res) => return res,
-    };
-    let request = match form.get("request") {
-        Some(id) => match load_pending(&state, Some(id), Some(&session)).await {
-            Ok((p, req, client)) => Some((p.id, client.name, req)),
-            Err(res) => return res,
-        },
-        None => None,
-    };
-    let device = device_param(form.get("device"));
+) -> Result<Response, PageError> {
+    let (form, session) = state.csrf_form(&headers, &body).await?;
+    let request = named_pending(&state, form.get("request"), &session).await?;
     let username = form.get("username").unwrap_or("").trim();
-    let password = form.get("password").unwrap_or("");
-    let page = Form {
-        csrf_token: &session.csrf_token,
-        request_id: request.as_ref().map(|(id, _, _)| id.as_str()),
-        device: device.as_deref(),
-        next: next_param(form.get("next")),
-        client_name: request.as_ref().map(|(_, n, _)| n.as_str()),
-        redirect_uri: request.as_ref().map(|(_, _, r)| r.redirect_uri.as_str()),
-        username: if username.len() <= throttle::MAX_USERNAME_BYTES {
-            username
-        } else {
-            ""
-        },
+    let device = device_param(form.get("device"));
+    // A name too long to be one is not shown back.
+    let shown = if username.len() <= throttle::MAX_USERNAME_BYTES {
+        username
+    } else {
+        ""
     };
+    let page = Form::new(
+        &session,
+        request.as_ref(),
+        device.as_deref(),
+        form.get("next"),
+        shown,
+    );
+    let password = form.get("password").unwrap_or("");
+    let user = check_password(&state, &headers, &ip, username, password)
+        .await
+        .map_err(|refused| refused.answer(&state, &page))?;
 
+    let (cookie, fresh) = state.sign_in(&session, &user.id).await?;
+    let location = match &request {
+        Some((pending, req, _)) => continue_url(&state, pending, req, &fresh).await?,
+        // On the way to the device page: back there, with the code typed so far. Only a
+        // fixed path and a validated code, so no open redirect.
+        None if device.is_some() => state.oidc.issuer.url(&device_path(device.as_deref())),
+        None if page.next == Some("admin") => state.oidc.issuer.url("/admin"),
+        None => state.oidc.issuer.url("/"),
+    };
+    tracing::info!(user = %user.id, "signed in");
+    // RFC 9700 §4.12: 303, so the browser does not resend the password to the next hop.
+    let mut res = see_other(&location);
+    res.headers_mut().append(header::SET_COOKIE, cookie);
+    if let Some(c) = state.known_device_cookie(&user.id).await {
+        res.headers_mut().append(header::SET_COOKIE, c);
+    }
+    Ok(res)
+}
+
+/// Why a sign-in attempt signed nobody in.
+enum Refused {
+    /// A wrong password, an unknown or disabled account, or a name that cannot exist: one
+    /// answer for all (401).
+    BadCredentials,
+    /// A throttle key is locked: 429 with `Retry-After`.
+    Locked {
+        retry_after: i64,
+    },
+    /// No password-hashing slot was free: 429, try again in a second.
+    Busy,
+    Page(PageError),
+}
+
+impl From<gatehouse_storage::StoreError> for Refused {
+    #[track_caller]
+    fn from(e: gatehouse_storage::StoreError) -> Self {
+        Self::Page(e.into())
+    }
+}
+
+impl Refused {
+    /// The sign-in form again with the reason, or the error page.
+    fn answer(self, state: &AuthorizeState, page: &Form<'_>) -> PageError {
+        match self {
+            Self::BadCredentials => {
+                render(state, StatusCode::UNAUTHORIZED, page, Some(BAD_CREDENTIALS)).into()
+            }
+            Self::Locked { retry_after } => {
+                let mut res = render(
+                    state,
+                    StatusCode::TOO_MANY_REQUESTS,
+                    page,
+                    Some("Too many failed sign-in attempts. Wait a moment and try again."),
+                );
+                if let Ok(v) = HeaderValue::from_str(&retry_after.max(1).to_string()) {
+                    res.headers_mut().insert(header::RETRY_AFTER, v);
+                }
+                res.into()
+            }
+            Self::Busy => {
+                PageError::busy("Too many sign-ins are in progress. Try again in a moment.")
+            }
+            Self::Page(e) => e,
+        }
+    }
+}
+
+/// The account whose password this is, counted against the throttle keys before any
+/// hashing (see `throttle.rs`).
+async fn check_password(
+    state: &AuthorizeState,
+    headers: &HeaderMap,
+    ip: &str,
+    username: &str,
+    password: &str,
+) -> Result<User, Refused> {
     let now = state.oidc.now();
     let store = &state.oidc.store;
-    let bucket = gatehouse_core::net::address_bucket_of(&ip);
+    let bucket = gatehouse_core::net::address_bucket_of(ip);
     // Usernames are visible ASCII or Unicode without control characters, at most 64 bytes;
     // a name that cannot exist is refused before anything is counted against it or hashed
     // (it still counts against the address).
-    let account =
-        gatehouse_core::user::username_key(username).unwrap_or_else(|| username.to_lowercase());
     let plausible = !username.is_empty()
         && username.len() <= throttle::MAX_USERNAME_BYTES
         && password.len() <= MAX_PASSWORD
@@ -158,38 +233,35 @@ async fn login_submit(
         let address = format!("ip:{bucket}");
         return match store
             .count_attempt(&[(address.as_str(), &throttle::ADDRESS)], now)
-            .await
+            .await?
         {
-            Ok(Attempt::Refused { until }) => too_many(&state, &page, until - now),
-            Ok(Attempt::Counted { .. }) => render(
-                &state,
-                StatusCode::UNAUTHORIZED,
-                &page,
-                Some(BAD_CREDENTIALS),
-            ),
-            Err(e) => state.unavailable("login", e),
+            Attempt::Refused { until } => Err(Refused::Locked {
+                retry_after: until - now,
+            }),
+            Attempt::Counted { .. } => Err(Refused::BadCredentials),
         };
     }
-    let credentials = match store.find_user_credentials(username).await {
-        Ok(c) => c,
-        Err(e) => return state.unavailable("login", e),
-    };
     // A disabled account verifies against its real hash and then fails like a wrong password.
-    let (user, hash) = match credentials {
+    let (user, hash) = match store.find_user_credentials(username).await? {
         Some((u, h)) => (Some(u), Some(h)),
         None => (None, None),
     };
     let known = match &user {
-        Some(u) => state.known_device(&headers, &u.id).await,
+        Some(u) => state.known_device(headers, &u.id).await,
         None => None,
     };
+    let account =
+        gatehouse_core::user::username_key(username).unwrap_or_else(|| username.to_lowercase());
     let keys = SignInKeys::new(&account, &bucket, known.as_deref());
     // Counted before any hashing: a burst of parallel guesses is counted one by one and
     // what exceeds an allowance is refused without hashing.
-    let prior = match store.count_attempt(&keys.refs(), now).await {
-        Ok(Attempt::Counted { prior, .. }) => prior,
-        Ok(Attempt::Refused { until }) => return too_many(&state, &page, until - now),
-        Err(e) => return state.unavailable("login", e),
+    let prior = match store.count_attempt(&keys.refs(), now).await? {
+        Attempt::Counted { prior, .. } => prior,
+        Attempt::Refused { until } => {
+            return Err(Refused::Locked {
+                retry_after: until - now,
+            });
+        }
     };
     // Likely guesses (an unknown account, or a key that failed recently) get a bounded
     // share of the hashing slots and never wait for one.
@@ -201,91 +273,22 @@ async fn login_submit(
     };
     let Some(permit) = permit else {
         // Not judged: the attempt is taken back.
-        if let Err(e) = store.forgive_attempt(&keys.refs(), now).await {
-            return state.unavailable("login", e);
-        }
-        let mut res = state.page_error(
-            StatusCode::TOO_MANY_REQUESTS,
-            "Busy",
-            "Too many sign-ins are in progress. Try again in a moment.",
-        );
-        res.headers_mut()
-            .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
-        return res;
+        store.forgive_attempt(&keys.refs(), now).await?;
+        return Err(Refused::Busy);
     };
     let verified = password::verify(hash, password.to_owned()).await;
     drop(permit);
-    let user = user.filter(|u| verified && !u.disabled);
-
-    let Some(user) = user else {
+    let Some(user) = user.filter(|u| verified && !u.disabled) else {
         // A guess that was checked is answered as wrong even when it locked a key: the lock
         // is for the attempts after it.
         tracing::info!(ip = %ip, known_device = known.is_some(), "failed sign-in");
-        return render(
-            &state,
-            StatusCode::UNAUTHORIZED,
-            &page,
-            Some(BAD_CREDENTIALS),
-        );
+        return Err(Refused::BadCredentials);
     };
-
     // This address (or device) proved itself: its lock on the account goes; the shared
     // keys only take back this attempt.
-    if let Err(e) = store.clear_attempts(&keys.clear).await {
-        return state.unavailable("login", e);
-    }
-    if let Err(e) = store.forgive_attempt(&keys.refs(), now).await {
-        return state.unavailable("login", e);
-    }
-    let (cookie_value, fresh) = state.new_session(Some((&user.id, now)));
-    if let Err(e) = state
-        .oidc
-        .store
-        .replace_session(Some(&session.id_hash), &fresh)
-        .await
-    {
-        return state.unavailable("login", e);
-    }
-    let location = match &request {
-        Some((id, _, req)) => {
-            let id = match crate::endpoint::bind_pending(&state, id, req, &fresh.id_hash, now).await
-            {
-                Ok(id) => id,
-                Err(e) => return state.unavailable("login", e),
-            };
-            format!(
-                "{}/authorize/continue?request={id}",
-                state.oidc.issuer.as_str()
-            )
-        }
-        // On the way to the device page: back there, with the code typed so far. Only a
-        // fixed path and a validated code, so no open redirect.
-        None if device.is_some() => state.oidc.issuer.url(&device_path(device.as_deref())),
-        None if page.next == Some("admin") => state.oidc.issuer.url("/admin"),
-        None => state.oidc.issuer.url("/"),
-    };
-    tracing::info!(user = %user.id, "signed in");
-    // RFC 9700 §4.12: 303, so the browser does not resend the password to the next hop.
-    let mut res = see_other(&location);
-    res.headers_mut()
-        .append(header::SET_COOKIE, state.cookie.set(&cookie_value));
-    if let Some(c) = state.known_device_cookie(&user.id).await {
-        res.headers_mut().append(header::SET_COOKIE, c);
-    }
-    res
-}
-
-fn too_many(state: &AuthorizeState, page: &Form<'_>, retry_after: i64) -> Response {
-    let mut res = render(
-        state,
-        StatusCode::TOO_MANY_REQUESTS,
-        page,
-        Some("Too many failed sign-in attempts. Wait a moment and try again."),
-    );
-    if let Ok(v) = HeaderValue::from_str(&retry_after.max(1).to_string()) {
-        res.headers_mut().insert(header::RETRY_AFTER, v);
-    }
-    res
+    store.clear_attempts(&keys.clear).await?;
+    store.forgive_attempt(&keys.refs(), now).await?;
+    Ok(user)
 }
 
 /// The `next` parameter: a fixed destination after signing in, so never an open redirect.

@@ -19,6 +19,7 @@ use gatehouse_core::Client;
 
 use crate::AuthorizeState;
 use crate::endpoint::see_other;
+use crate::error::PageError;
 use crate::pages::{self, LogoutForm, LogoutPage};
 use crate::request::RedirectTarget;
 use gatehouse_core::Params;
@@ -40,10 +41,13 @@ struct LogoutRequest {
     hint_sub: Option<String>,
 }
 
-async fn validate(state: &AuthorizeState, params: &Params) -> Result<LogoutRequest, Response> {
-    let bad = |d: &str| state.page_error(StatusCode::BAD_REQUEST, "Invalid sign-out request", d);
+fn bad(description: impl Into<std::borrow::Cow<'static, str>>) -> PageError {
+    PageError::bad_request("Invalid sign-out request", description)
+}
+
+async fn validate(state: &AuthorizeState, params: &Params) -> Result<LogoutRequest, PageError> {
     if let Some(name) = params.first_duplicated() {
-        return Err(bad(&format!("Parameter {name} was sent more than once.")));
+        return Err(bad(format!("Parameter {name} was sent more than once.")));
     }
     let hint = match params.get("id_token_hint") {
         None => None,
@@ -71,11 +75,14 @@ async fn validate(state: &AuthorizeState, params: &Params) -> Result<LogoutReque
     }
     let client = match &client_id {
         None => None,
-        Some(id) => match state.oidc.store.find_client(id).await {
-            Ok(Some(c)) => Some(c),
-            Ok(None) => return Err(bad("The client is not registered here.")),
-            Err(e) => return Err(state.unavailable("logout", e)),
-        },
+        Some(id) => Some(
+            state
+                .oidc
+                .store
+                .find_client(id)
+                .await?
+                .ok_or_else(|| bad("The client is not registered here."))?,
+        ),
     };
     let redirect = match params.get("post_logout_redirect_uri") {
         None => None,
@@ -110,7 +117,7 @@ async fn logout_get(
     State(state): State<AuthorizeState>,
     RawQuery(query): RawQuery,
     headers: HeaderMap,
-) -> Response {
+) -> Result<Response, PageError> {
     let params = Params::parse(query.unwrap_or_default().as_bytes());
     logout(state, params, headers).await
 }
@@ -119,26 +126,20 @@ async fn logout_post(
     State(state): State<AuthorizeState>,
     headers: HeaderMap,
     body: Bytes,
-) -> Response {
+) -> Result<Response, PageError> {
     if !is_form(&headers) {
-        return state.page_error(
-            StatusCode::BAD_REQUEST,
-            "Invalid sign-out request",
-            "Expected a form.",
-        );
+        return Err(bad("Expected a form."));
     }
     logout(state, Params::parse(&body), headers).await
 }
 
-async fn logout(state: AuthorizeState, params: Params, headers: HeaderMap) -> Response {
-    let req = match validate(&state, &params).await {
-        Ok(r) => r,
-        Err(res) => return res,
-    };
-    let session = match state.load_session(&headers).await {
-        Ok(s) => s,
-        Err(e) => return state.unavailable("logout", e),
-    };
+async fn logout(
+    state: AuthorizeState,
+    params: Params,
+    headers: HeaderMap,
+) -> Result<Response, PageError> {
+    let req = validate(&state, &params).await?;
+    let session = state.load_session(&headers).await?;
     let Some(session) = session.filter(|s| s.user_id.is_some()) else {
         // Nobody is signed in: nothing to confirm, and without a valid hint the redirect is
         // only offered.
@@ -150,9 +151,7 @@ async fn logout(state: AuthorizeState, params: Params, headers: HeaderMap) -> Re
         (None, None) => false,
     };
     if hint_matches {
-        if let Err(e) = state.oidc.store.delete_session(&session.id_hash).await {
-            return state.unavailable("logout", e);
-        }
+        state.oidc.store.delete_session(&session.id_hash).await?;
         return finish(&state, &req, true, Some(&state), None);
     }
     let res = pages::render(
@@ -170,22 +169,19 @@ async fn logout(state: AuthorizeState, params: Params, headers: HeaderMap) -> Re
             everywhere: None,
         },
     );
-    pages::with_form_target(res, req.redirect.as_ref().map(|r| r.redirect_uri.as_str()))
+    Ok(pages::with_form_target(
+        res,
+        req.redirect.as_ref().map(|r| r.redirect_uri.as_str()),
+    ))
 }
 
 async fn logout_confirm(
     State(state): State<AuthorizeState>,
     headers: HeaderMap,
     body: Bytes,
-) -> Response {
-    let (form, session) = match state.csrf_form(&headers, &body, "logout").await {
-        Ok(v) => v,
-        Err(res) => return res,
-    };
-    let req = match validate(&state, &form).await {
-        Ok(r) => r,
-        Err(res) => return res,
-    };
+) -> Result<Response, PageError> {
+    let (form, session) = state.csrf_form(&headers, &body).await?;
+    let req = validate(&state, &form).await?;
     // "Sign out everywhere": every session of the account and every grant (so every
     // token an app holds) end, in one transaction.
     let everywhere = match (form.get("everywhere"), session.user_id.as_deref()) {
@@ -195,20 +191,15 @@ async fn logout_confirm(
                 "user.sign_out_everywhere",
                 user_id,
             );
-            match state
+            let counts = state
                 .oidc
                 .store
                 .sign_out_everywhere(user_id, state.oidc.now(), &audit)
-                .await
-            {
-                Ok(counts) => Some(counts),
-                Err(e) => return state.unavailable("logout", e),
-            }
+                .await?;
+            Some(counts)
         }
         _ => {
-            if let Err(e) = state.oidc.store.delete_session(&session.id_hash).await {
-                return state.unavailable("logout", e);
-            }
+            state.oidc.store.delete_session(&session.id_hash).await?;
             None
         }
     };
@@ -225,7 +216,7 @@ fn finish(
     follow: bool,
     clear: Option<&AuthorizeState>,
     everywhere: Option<(u64, u64)>,
-) -> Response {
+) -> Result<Response, PageError> {
     let target = req.redirect.as_ref().map(|t| {
         let mut url = url::Url::parse(&t.redirect_uri).ok();
         if let (Some(u), Some(s)) = (url.as_mut(), &t.state) {
@@ -251,11 +242,7 @@ fn finish(
             },
         ),
         Some(None) => {
-            return state.page_error(
-                StatusCode::BAD_REQUEST,
-                "Invalid redirect",
-                "Malformed URI.",
-            );
+            return Err(PageError::bad_request("Invalid redirect", "Malformed URI."));
         }
         None => pages::render(
             StatusCode::OK,
@@ -271,5 +258,5 @@ fn finish(
         res.headers_mut()
             .append(header::SET_COOKIE, s.cookie.clear());
     }
-    res
+    Ok(res)
 }

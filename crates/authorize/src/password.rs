@@ -82,8 +82,3 @@ mod tests {
         assert!(!verify(None, long).await);
     }
 }
-
-// The policy is a pure rule of the domain; it lives in `gatehouse_core::password`.
-pub use gatehouse_core::password::{
-    MAX_PASSWORD_BYTES, MIN_NEW_PASSWORD_CHARS, check_new_password,
-};

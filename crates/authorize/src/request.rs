@@ -1,10 +1,13 @@
-//! The authorization request (RFC 6749 §4.1.1, OIDC Core §3.1.2.1) and its validation:
-//! a table of small named checks, run in order. Until the client and its redirect URI
-//! are established every failure is shown on an error page; after that, failures go back
-//! to the client (RFC 6749 §4.1.2.1, RFC 9700 §4.11.2).
+//! The authorization request (RFC 6749 §4.1.1, OIDC Core §3.1.2.1) and its validation in
+//! two steps: [`load`] reads the client and the key ring, then [`check`], a pure function,
+//! establishes the redirect URI and runs [`CHECKS`], a table of small named checks, in
+//! order. Until the client and its redirect URI are established every failure is shown on
+//! an error page; after that, failures go back to the client (RFC 6749 §4.1.2.1, RFC 9700
+//! §4.11.2).
 
 use gatehouse_core::{Client, GrantType, Scopes, pkce, secret};
 use gatehouse_oidc::Oidc;
+use gatehouse_oidc::tokens::IdTokenHint;
 use serde::{Deserialize, Serialize};
 
 use gatehouse_core::Params;
@@ -80,12 +83,55 @@ impl Refusal {
     }
 }
 
-/// The part of validation that decides whether redirects are safe: the client and the
-/// redirect URI (RFC 6749 §3.1.2.3, §4.1.2.1).
-pub async fn establish_client(
+/// Validates an authorization request completely: [`load`] reads what the checks need,
+/// then [`check`] runs them.
+pub async fn validate(
     oidc: &Oidc,
     params: &Params,
-) -> Result<(Client, RedirectTarget, bool), Refusal> {
+) -> Result<(Client, AuthorizationRequest), Refusal> {
+    let loaded = load(oidc, params).await?;
+    check(params, loaded)
+}
+
+/// What the checks need from the store and the key ring.
+#[derive(Debug, Clone)]
+pub struct Loaded {
+    /// The client the request names.
+    pub client: Client,
+    /// The `id_token_hint`, if one was sent: `Some(None)` if it is not an ID token this
+    /// server issued.
+    pub hint: Option<Option<IdTokenHint>>,
+}
+
+/// The I/O step: the client (after the checks that decide whether its id is worth a
+/// lookup) and the verified `id_token_hint`. Nothing here judges the request otherwise.
+pub async fn load(oidc: &Oidc, params: &Params) -> Result<Loaded, Refusal> {
+    let client_id = requested_client_id(params)?;
+    let client = match oidc.store.find_client(client_id).await {
+        Ok(Some(c)) => c,
+        Ok(None) => return Err(Refusal::page("The client is not registered here.")),
+        Err(e) => {
+            tracing::error!(error = %e, "authorize: storage failed looking up the client");
+            return Err(Refusal::Page {
+                description: "The service is temporarily unavailable. Try again shortly.".into(),
+                unavailable: true,
+            });
+        }
+    };
+    let hint = match params.get("id_token_hint") {
+        None => None,
+        Some(h) => Some(
+            oidc.minter
+                .verify_id_token_hint(&*oidc.verification_keys(h).await, h)
+                .ok(),
+        ),
+    };
+    Ok(Loaded { client, hint })
+}
+
+/// `client_id`, once and well-formed, and `redirect_uri` at most once: before the client
+/// is looked up, failures are error pages.
+fn requested_client_id(params: &Params) -> Result<&str, Refusal> {
     if params.is_duplicated("client_id") {
         return Err(Refusal::page("client_id was sent more than once."));
     }
@@ -98,17 +144,59 @@ pub async fn establish_client(
     if !secret::is_vschar(client_id) || client_id.len() > 255 {
         return Err(Refusal::page("client_id is malformed."));
     }
-    let client = match oidc.store.find_client(client_id).await {
-        Ok(Some(c)) => c,
-        Ok(None) => return Err(Refusal::page("The client is not registered here.")),
-        Err(e) => {
-            tracing::error!(error = %e, "authorize: storage failed looking up the client");
-            return Err(Refusal::Page {
-                description: "The service is temporarily unavailable. Try again shortly.".into(),
-                unavailable: true,
-            });
-        }
+    Ok(client_id)
+}
+
+/// The pure step: the redirect URI (failures are error pages: it is not trusted yet),
+/// then [`CHECKS`] in order (failures go back to the client).
+pub fn check(params: &Params, loaded: Loaded) -> Result<(Client, AuthorizationRequest), Refusal> {
+    let req = checked(params, &loaded).map_err(|(_, refusal)| refusal)?;
+    Ok((loaded.client, req))
+}
+
+/// As [`check`], naming the check that refused.
+fn checked(
+    params: &Params,
+    loaded: &Loaded,
+) -> Result<AuthorizationRequest, (&'static str, Refusal)> {
+    let (target, redirect_uri_sent) =
+        redirect_target(params, &loaded.client).map_err(|r| ("redirect_uri", r))?;
+    let input = Input {
+        params,
+        client: &loaded.client,
+        hint: loaded.hint.as_ref(),
+        state_sent: params.get("state").is_some(),
     };
+    let mut req = AuthorizationRequest {
+        client_id: loaded.client.client_id.clone(),
+        redirect_uri: target.redirect_uri.clone(),
+        redirect_uri_sent,
+        scopes: Scopes::default(),
+        state: target.state.clone(),
+        nonce: None,
+        pkce_challenge: None,
+        prompt: Prompt::default(),
+        max_age: None,
+        login_hint: None,
+        hint_sub: None,
+    };
+    for (name, check) in CHECKS {
+        check(&input, &mut req).map_err(|Rejected { error, description }| {
+            let refusal = Refusal::Redirect {
+                target: target.clone(),
+                error,
+                description,
+            };
+            (*name, refusal)
+        })?;
+    }
+    Ok(req)
+}
+
+/// Where answers go (RFC 6749 §3.1.2.3): the registered URI the request names, or the
+/// client's only one; and whether the request named it. `state` is echoed only when it is
+/// bounded and free of control characters.
+fn redirect_target(params: &Params, client: &Client) -> Result<(RedirectTarget, bool), Refusal> {
     let (redirect_uri, sent) = match params.get("redirect_uri") {
         Some(requested) => match client.find_redirect_uri(requested) {
             // Native loopback redirects may differ in port: answer at the requested URI.
@@ -130,13 +218,10 @@ pub async fn establish_client(
         },
     };
     let state = match params.get("state") {
-        Some(s) if s.len() <= MAX_VALUE_LEN && !s.chars().any(char::is_control) => {
-            Some(s.to_owned())
-        }
+        Some(s) if bounded(s) => Some(s.to_owned()),
         _ => None,
     };
     Ok((
-        client,
         RedirectTarget {
             redirect_uri,
             state,
@@ -145,148 +230,218 @@ pub async fn establish_client(
     ))
 }
 
-/// Validates an authorization request completely.
-pub async fn validate(
-    oidc: &Oidc,
-    params: &Params,
-) -> Result<(Client, AuthorizationRequest), Refusal> {
-    let (client, target, redirect_uri_sent) = establish_client(oidc, params).await?;
-    let refuse = |error: &'static str, description: String| Refusal::Redirect {
-        target: target.clone(),
-        error,
-        description,
-    };
-    let invalid = |d: &str| refuse("invalid_request", d.to_owned());
+/// What every check may read.
+struct Input<'a> {
+    params: &'a Params,
+    client: &'a Client,
+    hint: Option<&'a Option<IdTokenHint>>,
+    state_sent: bool,
+}
 
-    if let Some(name) = params.first_duplicated() {
-        return Err(invalid(&format!(
-            "parameter {name} was sent more than once"
-        )));
+/// A check's refusal: the `error` code and `error_description` for the client.
+struct Rejected {
+    error: &'static str,
+    description: String,
+}
+
+impl Rejected {
+    fn new(error: &'static str, description: impl Into<String>) -> Self {
+        Self {
+            error,
+            description: description.into(),
+        }
     }
-    if params.get("state").is_some() && target.state.is_none() {
-        return Err(invalid(
+
+    fn invalid(description: impl Into<String>) -> Self {
+        Self::new("invalid_request", description)
+    }
+}
+
+/// A named check: it reads the request and fills in its part of the validated one.
+type Check = fn(&Input<'_>, &mut AuthorizationRequest) -> Result<(), Rejected>;
+
+/// The checks after the client and redirect URI are established, in the order they run.
+const CHECKS: &[(&str, Check)] = &[
+    ("no_repeated_parameters", no_repeated_parameters),
+    ("state", state),
+    ("no_request_objects", no_request_objects),
+    ("response_type", response_type),
+    ("response_mode", response_mode),
+    ("grant_type", grant_type),
+    ("scope", scope),
+    ("pkce", pkce_challenge),
+    ("prompt", prompt),
+    ("max_age", max_age),
+    ("display", display),
+    ("bounded_values", bounded_values),
+    ("id_token_hint", id_token_hint),
+];
+
+/// A value short enough to echo or store, without control characters.
+fn bounded(value: &str) -> bool {
+    value.len() <= MAX_VALUE_LEN && !value.chars().any(char::is_control)
+}
+
+/// RFC 6749 §3.1: parameters must not be included more than once.
+fn no_repeated_parameters(i: &Input<'_>, _: &mut AuthorizationRequest) -> Result<(), Rejected> {
+    match i.params.first_duplicated() {
+        Some(name) => Err(Rejected::invalid(format!(
+            "parameter {name} was sent more than once"
+        ))),
+        None => Ok(()),
+    }
+}
+
+/// A `state` that cannot be echoed is refused (it was not put in the redirect target).
+fn state(i: &Input<'_>, req: &mut AuthorizationRequest) -> Result<(), Rejected> {
+    if i.state_sent && req.state.is_none() {
+        return Err(Rejected::invalid(
             "state is longer than 2048 bytes or holds control characters",
         ));
     }
-    // OIDC Core §6: request objects are not supported, and say so with their own codes.
-    if params.get("request").is_some() {
-        return Err(refuse(
+    Ok(())
+}
+
+/// OIDC Core §6: request objects are not supported, and say so with their own codes.
+fn no_request_objects(i: &Input<'_>, _: &mut AuthorizationRequest) -> Result<(), Rejected> {
+    if i.params.get("request").is_some() {
+        return Err(Rejected::new(
             "request_not_supported",
-            "request objects are not supported".into(),
+            "request objects are not supported",
         ));
     }
-    if params.get("request_uri").is_some() {
-        return Err(refuse(
+    if i.params.get("request_uri").is_some() {
+        return Err(Rejected::new(
             "request_uri_not_supported",
-            "request_uri is not supported".into(),
+            "request_uri is not supported",
         ));
     }
-    match params.get("response_type") {
-        None => return Err(invalid("response_type is required")),
-        Some("code") => {}
-        Some(_) => {
-            return Err(refuse(
-                "unsupported_response_type",
-                "only response_type=code is supported (RFC 9700 §2.1.2)".into(),
-            ));
-        }
+    Ok(())
+}
+
+/// Only the authorization code flow (RFC 9700 §2.1.2).
+fn response_type(i: &Input<'_>, _: &mut AuthorizationRequest) -> Result<(), Rejected> {
+    match i.params.get("response_type") {
+        None => Err(Rejected::invalid("response_type is required")),
+        Some("code") => Ok(()),
+        Some(_) => Err(Rejected::new(
+            "unsupported_response_type",
+            "only response_type=code is supported (RFC 9700 §2.1.2)",
+        )),
     }
-    match params.get("response_mode") {
-        None | Some("query") => {}
-        Some(_) => return Err(invalid("only response_mode=query is supported")),
+}
+
+fn response_mode(i: &Input<'_>, _: &mut AuthorizationRequest) -> Result<(), Rejected> {
+    match i.params.get("response_mode") {
+        None | Some("query") => Ok(()),
+        Some(_) => Err(Rejected::invalid("only response_mode=query is supported")),
     }
-    if !client.allows_grant(GrantType::AuthorizationCode) {
-        return Err(refuse(
+}
+
+fn grant_type(i: &Input<'_>, _: &mut AuthorizationRequest) -> Result<(), Rejected> {
+    if !i.client.allows_grant(GrantType::AuthorizationCode) {
+        return Err(Rejected::new(
             "unauthorized_client",
-            "the client is not registered for the authorization_code grant".into(),
+            "the client is not registered for the authorization_code grant",
         ));
     }
-    let scope = params.get("scope").unwrap_or("");
+    Ok(())
+}
+
+/// RFC 6749 §3.3: well-formed, and only scopes the client may ask for.
+fn scope(i: &Input<'_>, req: &mut AuthorizationRequest) -> Result<(), Rejected> {
+    let scope = i.params.get("scope").unwrap_or("");
     if scope.len() > MAX_VALUE_LEN {
-        return Err(refuse(
+        return Err(Rejected::new(
             "invalid_scope",
-            "scope is longer than 2048 bytes".into(),
+            "scope is longer than 2048 bytes",
         ));
     }
-    let scopes = Scopes::parse(scope).map_err(|e| refuse("invalid_scope", e.to_string()))?;
-    let not_allowed = scopes.difference(&client.allowed_scopes());
+    let scopes = Scopes::parse(scope).map_err(|e| Rejected::new("invalid_scope", e.to_string()))?;
+    let not_allowed = scopes.difference(&i.client.allowed_scopes());
     if !not_allowed.is_empty() {
         // Name a few, not all: the description travels back in a URL.
         let named: Vec<&str> = not_allowed.iter().take(3).copied().collect();
-        return Err(refuse(
+        return Err(Rejected::new(
             "invalid_scope",
             format!("scope not allowed for this client: {}", named.join(" ")),
         ));
     }
-    let pkce_challenge = pkce::accept_challenge(
-        params.get("code_challenge"),
-        params.get("code_challenge_method"),
-        client.is_public(),
+    req.scopes = scopes;
+    Ok(())
+}
+
+/// RFC 7636, RFC 9700 §2.1.1: S256 only, and required of public clients.
+fn pkce_challenge(i: &Input<'_>, req: &mut AuthorizationRequest) -> Result<(), Rejected> {
+    req.pkce_challenge = pkce::accept_challenge(
+        i.params.get("code_challenge"),
+        i.params.get("code_challenge_method"),
+        i.client.is_public(),
     )
-    .map_err(|e| invalid(&e.to_string()))?;
-    let prompt = parse_prompt(params.get("prompt")).map_err(invalid)?;
-    let max_age = match params.get("max_age") {
-        None => None,
-        Some(v) => Some(
-            v.parse::<i64>()
-                .ok()
-                .filter(|m| *m >= 0)
-                .ok_or_else(|| invalid("max_age must be a non-negative integer"))?,
-        ),
-    };
-    match params.get("display") {
-        None | Some("page" | "popup" | "touch" | "wap") => {}
-        Some(_) => return Err(invalid("display must be page, popup, touch or wap")),
+    .map_err(|e| Rejected::invalid(e.to_string()))?;
+    Ok(())
+}
+
+fn prompt(i: &Input<'_>, req: &mut AuthorizationRequest) -> Result<(), Rejected> {
+    req.prompt = parse_prompt(i.params.get("prompt")).map_err(Rejected::invalid)?;
+    Ok(())
+}
+
+fn max_age(i: &Input<'_>, req: &mut AuthorizationRequest) -> Result<(), Rejected> {
+    if let Some(v) = i.params.get("max_age") {
+        let m = v
+            .parse::<i64>()
+            .ok()
+            .filter(|m| *m >= 0)
+            .ok_or_else(|| Rejected::invalid("max_age must be a non-negative integer"))?;
+        req.max_age = Some(m);
     }
-    let bounded = |name: &str| -> Result<Option<String>, Refusal> {
-        match params.get(name) {
-            None => Ok(None),
-            Some(v) if v.len() <= MAX_VALUE_LEN && !v.chars().any(char::is_control) => {
-                Ok(Some(v.to_owned()))
-            }
-            Some(_) => Err(invalid(&format!(
-                "{name} is too long or holds control characters"
-            ))),
-        }
+    Ok(())
+}
+
+fn display(i: &Input<'_>, _: &mut AuthorizationRequest) -> Result<(), Rejected> {
+    match i.params.get("display") {
+        None | Some("page" | "popup" | "touch" | "wap") => Ok(()),
+        Some(_) => Err(Rejected::invalid(
+            "display must be page, popup, touch or wap",
+        )),
+    }
+}
+
+/// Values that are stored or shown (`nonce`, `login_hint`) and the ones merely accepted
+/// are bounded and free of control characters.
+fn bounded_values(i: &Input<'_>, req: &mut AuthorizationRequest) -> Result<(), Rejected> {
+    let value = |name: &str| match i.params.get(name) {
+        Some(v) if !bounded(v) => Err(Rejected::invalid(format!(
+            "{name} is too long or holds control characters"
+        ))),
+        v => Ok(v.map(str::to_owned)),
     };
-    let nonce = bounded("nonce")?;
-    let login_hint = bounded("login_hint")?;
+    req.nonce = value("nonce")?;
+    req.login_hint = value("login_hint")?;
     for name in ["ui_locales", "claims_locales", "acr_values"] {
-        bounded(name)?;
+        value(name)?;
     }
-    let hint_sub = match params.get("id_token_hint") {
+    Ok(())
+}
+
+/// OIDC Core §3.1.2.1: an ID token this server issued to this client.
+fn id_token_hint(i: &Input<'_>, req: &mut AuthorizationRequest) -> Result<(), Rejected> {
+    req.hint_sub = match i.hint {
         None => None,
-        Some(hint) => Some(
-            oidc.minter
-                .verify_id_token_hint(&*oidc.verification_keys(hint).await, hint)
-                .map_err(|_| {
-                    invalid("id_token_hint is not an ID token issued by this server to this client")
-                })
-                .and_then(|h| {
-                    if h.client_id == client.client_id {
-                        Ok(h.sub)
-                    } else {
-                        Err(invalid("id_token_hint was issued to another client"))
-                    }
-                })?,
-        ),
+        Some(None) => {
+            return Err(Rejected::invalid(
+                "id_token_hint is not an ID token issued by this server to this client",
+            ));
+        }
+        Some(Some(h)) if h.client_id != i.client.client_id => {
+            return Err(Rejected::invalid(
+                "id_token_hint was issued to another client",
+            ));
+        }
+        Some(Some(h)) => Some(h.sub.clone()),
     };
-    Ok((
-        client.clone(),
-        AuthorizationRequest {
-            client_id: client.client_id,
-            redirect_uri: target.redirect_uri.clone(),
-            redirect_uri_sent,
-            scopes,
-            state: target.state.clone(),
-            nonce,
-            pkce_challenge,
-            prompt,
-            max_age,
-            login_hint,
-            hint_sub,
-        },
-    ))
+    Ok(())
 }
 
 /// `prompt` (OIDC Core §3.1.2.1): space-delimited; `none` stands alone.
@@ -314,21 +469,4 @@ fn parse_prompt(value: Option<&str>) -> Result<Prompt, &'static str> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn prompt_values() {
-        assert_eq!(parse_prompt(None), Ok(Prompt::default()));
-        assert_eq!(
-            parse_prompt(Some("login consent")),
-            Ok(Prompt {
-                none: false,
-                login: true,
-                consent: true
-            })
-        );
-        assert!(parse_prompt(Some("none login")).is_err());
-        assert!(parse_prompt(Some("bogus")).is_err());
-    }
-}
+mod tests;

@@ -9,6 +9,7 @@ use gatehouse_core::{BrowserSession, Params, User, secret};
 use gatehouse_storage::StoreResult;
 
 use crate::AuthorizeState;
+use crate::error::PageError;
 
 /// Lifetime of a session before anyone signs in (long enough to read the login page).
 pub const ANONYMOUS_TTL: i64 = 60 * 60;
@@ -179,25 +180,35 @@ impl AuthorizeState {
 }
 
 impl AuthorizeState {
+    /// Signs `user_id` in: a fresh session replaces `old` (session fixation, ASVS 7.2.4),
+    /// and the cookie that names it.
+    pub(crate) async fn sign_in(
+        &self,
+        old: &BrowserSession,
+        user_id: &str,
+    ) -> StoreResult<(HeaderValue, BrowserSession)> {
+        let (value, fresh) = self.new_session(Some((user_id, self.oidc.now())));
+        self.oidc
+            .store
+            .replace_session(Some(&old.id_hash), &fresh)
+            .await?;
+        Ok((self.cookie.set(&value), fresh))
+    }
+
     /// Reads a form POSTed from one of our pages and checks that its CSRF token belongs to
     /// the request's session (RFC 6749 §10.12). Anything else is refused with 403.
     pub(crate) async fn csrf_form(
         &self,
         headers: &HeaderMap,
         body: &[u8],
-        context: &str,
-    ) -> Result<(Params, BrowserSession), axum::response::Response> {
+    ) -> Result<(Params, BrowserSession), PageError> {
         if !gatehouse_oidc::is_form(headers) {
-            return Err(self.csrf_refused());
+            return Err(PageError::csrf_refused());
         }
         let form = Params::parse(body);
-        let session = self
-            .current_session(headers)
-            .await
-            .map_err(|e| self.unavailable(context, e))?;
-        match session {
+        match self.current_session(headers).await? {
             Some(s) if csrf_ok(Some(&s), form.get("csrf_token")) => Ok((form, s)),
-            _ => Err(self.csrf_refused()),
+            _ => Err(PageError::csrf_refused()),
         }
     }
 }

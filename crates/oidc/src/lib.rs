@@ -1,5 +1,6 @@
 //! OpenID Connect: signing keys, ID and access tokens, discovery, JWKS and userinfo.
 
+pub mod bearer;
 pub mod claims;
 pub mod client_assertion;
 pub mod client_keys;

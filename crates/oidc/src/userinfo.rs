@@ -8,7 +8,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use gatehouse_core::scope;
 
-use crate::{Oidc, claims, is_form};
+use crate::{Oidc, bearer, claims, is_form};
 
 /// RFC 6750 §3.1 errors, sent in `WWW-Authenticate`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -69,23 +69,14 @@ impl IntoResponse for BearerError {
     }
 }
 
-/// The bearer token of a request: from `Authorization: Bearer` (RFC 6750 §2.1) or a form
-/// body `access_token` (§2.2), never both, never twice. A missing token is answered like
-/// an invalid one.
+/// The bearer token of a request: from `Authorization: Bearer` (RFC 6750 §2.1, read by
+/// [`crate::bearer`]) or a form body `access_token` (§2.2), never both, never twice. A
+/// missing or malformed token is answered like an invalid one.
 pub fn bearer_token(headers: &HeaderMap, body: Option<&[u8]>) -> Result<String, BearerError> {
-    let mut from_header = None;
-    let mut auth_headers = headers.get_all(header::AUTHORIZATION).iter();
-    if let Some(value) = auth_headers.next() {
-        if auth_headers.next().is_some() {
-            return Err(BearerError::InvalidRequest);
-        }
-        let value = value.to_str().map_err(|_| BearerError::InvalidToken)?;
-        let (scheme, token) = value.split_once(' ').ok_or(BearerError::InvalidToken)?;
-        if !scheme.eq_ignore_ascii_case("bearer") || token.trim().is_empty() {
-            return Err(BearerError::InvalidToken);
-        }
-        from_header = Some(token.trim().to_owned());
-    }
+    let from_header = bearer::from_headers(headers).map_err(|e| match e {
+        bearer::Malformed::Repeated => BearerError::InvalidRequest,
+        bearer::Malformed::NotBearer => BearerError::InvalidToken,
+    })?;
     let mut from_body = None;
     if let Some(body) = body {
         for (k, v) in form_urlencoded::parse(body) {
@@ -99,7 +90,8 @@ pub fn bearer_token(headers: &HeaderMap, body: Option<&[u8]>) -> Result<String, 
     }
     match (from_header, from_body) {
         (Some(_), Some(_)) => Err(BearerError::InvalidRequest),
-        (Some(t), None) | (None, Some(t)) if !t.is_empty() => Ok(t),
+        (Some(t), None) => Ok(t.to_owned()),
+        (None, Some(t)) if bearer::is_b64token(&t) => Ok(t),
         _ => Err(BearerError::InvalidToken),
     }
 }

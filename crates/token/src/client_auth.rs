@@ -2,12 +2,18 @@
 //! `client_secret_basic`, `client_secret_post`, or `none` for public clients. A client
 //! uses exactly the method it registered, and never two at once.
 
+use std::marker::PhantomData;
+
+use axum::body::Bytes;
+use axum::extract::{FromRequest, Request};
 use axum::http::{HeaderMap, header};
+use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use gatehouse_core::{Client, ClientAuthMethod, Params, secret};
 use gatehouse_oidc::{Oidc, client_assertion, client_keys};
 
+use crate::TokenState;
 use crate::error::TokenError;
 
 /// Credentials as presented, before we know whether they are any good.
@@ -224,6 +230,66 @@ pub async fn authenticate(
         }
     }
     Ok(client)
+}
+
+/// An endpoint besides `/token` that authenticates its client the way `/token` does
+/// (RFC 6749 §2.3; RFC 7009 §2.1, RFC 7662 §2.1, RFC 8628 §3.1).
+pub(crate) trait ClientEndpoint: Send + Sync + 'static {
+    /// The endpoint's path: a client assertion may name its URL as its audience (RFC 7523
+    /// §3).
+    const PATH: &'static str;
+    /// A failure on our side is answered 503 `temporarily_unavailable` rather than 500
+    /// `server_error`: where the answer is about a token, "we could not tell" must not read
+    /// as one (RFC 7009 §2.2.1).
+    const OUTAGE_IS_UNAVAILABLE: bool = false;
+
+    /// How this endpoint answers `e`.
+    fn refuse(e: TokenError) -> TokenError {
+        match e {
+            TokenError::Server(detail) if Self::OUTAGE_IS_UNAVAILABLE => {
+                TokenError::Unavailable(detail)
+            }
+            e => e,
+        }
+    }
+}
+
+/// A POST to the endpoint `E`, as its handler takes it: the form, read by the token
+/// endpoint's rules ([`crate::read_form`]: body only, form-encoded, no repeats), and the
+/// client it authenticated, once. A refusal is the endpoint's `TokenError` (a failed
+/// authentication is `invalid_client`, with a `WWW-Authenticate` challenge when the client
+/// tried HTTP Basic).
+pub(crate) struct ClientRequest<E> {
+    pub client: Client,
+    pub form: Params,
+    endpoint: PhantomData<E>,
+}
+
+impl<E: ClientEndpoint> FromRequest<TokenState> for ClientRequest<E> {
+    /// A `TokenError`'s response, or axum's for a body that could not be read (413 past
+    /// the server's body limit).
+    type Rejection = Response;
+
+    async fn from_request(req: Request, state: &TokenState) -> Result<Self, Response> {
+        let query = req.uri().query().map(str::to_owned);
+        let headers = req.headers().clone();
+        let body = Bytes::from_request(req, state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        let refuse = |e: TokenError| {
+            tracing::debug!(endpoint = E::PATH, error = %e, "request refused");
+            E::refuse(e).into_response()
+        };
+        let form = crate::read_form(query, &headers, &body).map_err(refuse)?;
+        let client = authenticate(&state.oidc, &headers, &form, E::PATH)
+            .await
+            .map_err(refuse)?;
+        Ok(Self {
+            client,
+            form,
+            endpoint: PhantomData,
+        })
+    }
 }
 
 #[cfg(test)]

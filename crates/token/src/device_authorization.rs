@@ -1,18 +1,24 @@
 //! The device authorization endpoint (RFC 8628 §3.1, §3.2): a device without a browser
 //! asks for a device code for itself and a user code for its user.
 
-use axum::body::Bytes;
-use axum::extract::{RawQuery, State};
-use axum::http::HeaderMap;
-use axum::response::{IntoResponse, Response};
+use axum::extract::State;
+use axum::response::Response;
 use gatehouse_core::device::{display_user_code, new_user_code};
-use gatehouse_core::{DeviceAuthorization, DeviceStatus, GrantType, Scopes, secret};
+use gatehouse_core::{Client, DeviceAuthorization, DeviceStatus, GrantType, Scopes, secret};
 use gatehouse_oidc::net::ClientIp;
 use gatehouse_storage::{Attempt, StoreError, ThrottlePolicy};
 use serde_json::json;
 
+use crate::client_auth::{ClientEndpoint, ClientRequest};
 use crate::error::TokenError;
-use crate::{TokenState, authenticated_form, json_no_store};
+use crate::{TokenState, json_no_store};
+
+/// `/device_authorization`.
+pub struct DeviceAuthorizationEndpoint;
+
+impl ClientEndpoint for DeviceAuthorizationEndpoint {
+    const PATH: &'static str = "/device_authorization";
+}
 
 /// How long the user has to approve (RFC 8628 §3.2 `expires_in`).
 pub const DEVICE_CODE_TTL: i64 = 600;
@@ -41,82 +47,93 @@ const PER_ADDRESS: ThrottlePolicy = ThrottlePolicy {
 pub async fn device_authorization(
     State(state): State<TokenState>,
     ClientIp(ip): ClientIp,
-    RawQuery(query): RawQuery,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    let result = async {
-        let (form, client) = authenticated_form(&state, query, &headers, &body, "/device_authorization").await?;
-        if !client.allows_grant(GrantType::DeviceCode) {
-            return Err(TokenError::UnauthorizedClient(
-                "the client is not registered for the device_code grant".into(),
-            ));
-        }
-        // Counted before anything is written; a refused request writes nothing at all (the
-        // counters' own rows included), so a flood adds no rows once a limit is reached.
-        let now = state.oidc.now();
-        let client_key = format!("device-client:{}", client.client_id);
-        let address_key = format!("device-address:{}", gatehouse_core::net::address_bucket_of(&ip));
-        match state
-            .oidc
-            .store
-            .count_attempt(&[(client_key.as_str(), &PER_CLIENT), (address_key.as_str(), &PER_ADDRESS)], now)
-            .await
-            .map_err(TokenError::server)?
-        {
-            Attempt::Counted { .. } => {}
-            Attempt::Refused { until } => {
-                return Err(TokenError::SlowDown { retry_after: (until - now).max(1) });
-            }
-        }
-        let scope = form.get("scope").unwrap_or("");
-        if scope.len() > 2048 {
-            return Err(TokenError::InvalidScope("scope is longer than 2048 bytes".into()));
-        }
-        let scopes = Scopes::parse(scope).map_err(|e| TokenError::InvalidScope(e.to_string()))?;
-        if !scopes.is_subset(&client.allowed_scopes()) {
-            return Err(TokenError::InvalidScope(
-                "the client may not ask for every requested scope".into(),
-            ));
-        }
-        let device_code = secret::new_secret();
-        // A user code collides with a live one about once in 25 billion draws; draw again.
-        for _ in 0..5 {
-            let user_code = new_user_code();
-            let row = DeviceAuthorization {
-                device_code_hash: secret::hash_secret(&device_code),
-                user_code: user_code.clone(),
-                client_id: client.client_id.clone(),
-                scopes: scopes.clone(),
-                status: DeviceStatus::Pending,
-                interval: POLL_INTERVAL,
-                last_polled_at: None,
-                grant_id: None,
-                created_at: now,
-                expires_at: now + DEVICE_CODE_TTL,
-            };
-            match state.oidc.store.create_device_authorization(&row).await {
-                Ok(()) => {
-                    let shown = display_user_code(&user_code);
-                    let verification_uri = state.oidc.issuer.url("/device");
-                    return Ok(json!({
-                        "device_code": device_code,
-                        "user_code": shown,
-                        "verification_uri": verification_uri,
-                        "verification_uri_complete": format!("{verification_uri}?user_code={shown}"),
-                        "expires_in": DEVICE_CODE_TTL,
-                        "interval": POLL_INTERVAL,
-                    }));
-                }
-                Err(StoreError::Conflict(_)) => continue,
-                Err(e) => return Err(TokenError::server(e)),
-            }
-        }
-        Err(TokenError::server("could not draw a free user code"))
+    ClientRequest { client, form, .. }: ClientRequest<DeviceAuthorizationEndpoint>,
+) -> Result<Response, TokenError> {
+    if !client.allows_grant(GrantType::DeviceCode) {
+        return Err(TokenError::UnauthorizedClient(
+            "the client is not registered for the device_code grant".into(),
+        ));
     }
-    .await;
-    match result {
-        Ok(v) => json_no_store(v),
-        Err(e) => e.into_response(),
+    let now = state.oidc.now();
+    count(&state, &client, &ip, now).await?;
+    let scopes = requested_scopes(form.get("scope"), &client)?;
+    let device_code = secret::new_secret();
+    // A user code collides with a live one about once in 25 billion draws; draw again.
+    for _ in 0..5 {
+        let user_code = new_user_code();
+        let row = DeviceAuthorization {
+            device_code_hash: secret::hash_secret(&device_code),
+            user_code: user_code.clone(),
+            client_id: client.client_id.clone(),
+            scopes: scopes.clone(),
+            status: DeviceStatus::Pending,
+            interval: POLL_INTERVAL,
+            last_polled_at: None,
+            grant_id: None,
+            created_at: now,
+            expires_at: now + DEVICE_CODE_TTL,
+        };
+        let created = match state.oidc.store.create_device_authorization(&row).await {
+            Err(StoreError::Conflict(_)) => continue,
+            other => other,
+        };
+        created.map_err(TokenError::server)?;
+        // RFC 8628 §3.2.
+        let shown = display_user_code(&user_code);
+        let verification_uri = state.oidc.issuer.url("/device");
+        return Ok(json_no_store(json!({
+            "device_code": device_code,
+            "user_code": shown,
+            "verification_uri": verification_uri,
+            "verification_uri_complete": format!("{verification_uri}?user_code={shown}"),
+            "expires_in": DEVICE_CODE_TTL,
+            "interval": POLL_INTERVAL,
+        })));
     }
+    Err(TokenError::server("could not draw a free user code"))
+}
+
+/// Counts the request per client and per address before anything is written; a refused
+/// request writes nothing at all (the counters' own rows included), so a flood adds no rows
+/// once a limit is reached.
+async fn count(state: &TokenState, client: &Client, ip: &str, now: i64) -> Result<(), TokenError> {
+    let client_key = format!("device-client:{}", client.client_id);
+    let address_key = format!(
+        "device-address:{}",
+        gatehouse_core::net::address_bucket_of(ip)
+    );
+    let keys = [
+        (client_key.as_str(), &PER_CLIENT),
+        (address_key.as_str(), &PER_ADDRESS),
+    ];
+    match state
+        .oidc
+        .store
+        .count_attempt(&keys, now)
+        .await
+        .map_err(TokenError::server)?
+    {
+        Attempt::Counted { .. } => Ok(()),
+        Attempt::Refused { until } => Err(TokenError::SlowDown {
+            retry_after: (until - now).max(1),
+        }),
+    }
+}
+
+/// The scopes asked for: at most 2048 bytes, well-formed (RFC 6749 §3.3), and all allowed
+/// to the client.
+fn requested_scopes(scope: Option<&str>, client: &Client) -> Result<Scopes, TokenError> {
+    let scope = scope.unwrap_or("");
+    if scope.len() > 2048 {
+        return Err(TokenError::InvalidScope(
+            "scope is longer than 2048 bytes".into(),
+        ));
+    }
+    let scopes = Scopes::parse(scope).map_err(|e| TokenError::InvalidScope(e.to_string()))?;
+    if !scopes.is_subset(&client.allowed_scopes()) {
+        return Err(TokenError::InvalidScope(
+            "the client may not ask for every requested scope".into(),
+        ));
+    }
+    Ok(scopes)
 }

@@ -23,10 +23,9 @@ pub enum TokenError {
     /// RFC 8707 §2: the `resource` is not one this server issues tokens for.
     #[error("invalid_target: {0}")]
     InvalidTarget(String),
-    /// The device flow's polling answers (RFC 8628 §3.5): `authorization_pending`,
-    /// `slow_down`, `access_denied`, `expired_token`.
-    #[error("{0}")]
-    Device(&'static str),
+    /// The device flow's polling answers (RFC 8628 §3.5).
+    #[error("{}", .0.code())]
+    Device(DeviceError),
     /// Too many requests (the device authorization endpoint's throttles): 429 with
     /// `Retry-After`.
     #[error("slow_down: retry after {retry_after} s")]
@@ -62,7 +61,7 @@ impl TokenError {
             Self::UnsupportedGrantType(_) => "unsupported_grant_type",
             Self::InvalidScope(_) => "invalid_scope",
             Self::InvalidTarget(_) => "invalid_target",
-            Self::Device(code) => code,
+            Self::Device(e) => e.code(),
             Self::SlowDown { .. } => "slow_down",
             Self::Server(_) => "server_error",
             Self::Unavailable(_) => "temporarily_unavailable",
@@ -97,7 +96,7 @@ impl IntoResponse for TokenError {
                     "the server could not complete the request; no token was issued".to_owned(),
                 )
             }
-            Self::Device(code) => (StatusCode::BAD_REQUEST, device_description(code).to_owned()),
+            Self::Device(e) => (StatusCode::BAD_REQUEST, e.description().to_owned()),
             Self::SlowDown { retry_after } => (
                 StatusCode::TOO_MANY_REQUESTS,
                 format!(
@@ -135,11 +134,67 @@ impl IntoResponse for TokenError {
     }
 }
 
-fn device_description(code: &str) -> &'static str {
-    match code {
-        "authorization_pending" => "the user has not yet approved the request",
-        "slow_down" => "polling too fast: wait 5 more seconds between requests",
-        "access_denied" => "the user denied the request",
-        _ => "the device code has expired; start again",
+/// Why a device access token request got no token yet, or never will (RFC 8628 §3.5).
+/// All are 400.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeviceError {
+    /// The user has not answered yet: poll again after the interval.
+    AuthorizationPending,
+    /// Polled faster than the interval: the interval grows by 5 seconds.
+    SlowDown,
+    /// The user denied the request.
+    AccessDenied,
+    /// The device code expired before the user answered.
+    ExpiredToken,
+}
+
+impl DeviceError {
+    /// The `error` code.
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::AuthorizationPending => "authorization_pending",
+            Self::SlowDown => "slow_down",
+            Self::AccessDenied => "access_denied",
+            Self::ExpiredToken => "expired_token",
+        }
+    }
+
+    /// The `error_description`.
+    pub fn description(self) -> &'static str {
+        match self {
+            Self::AuthorizationPending => "the user has not yet approved the request",
+            Self::SlowDown => "polling too fast: wait 5 more seconds between requests",
+            Self::AccessDenied => "the user denied the request",
+            Self::ExpiredToken => "the device code has expired; start again",
+        }
+    }
+}
+
+impl From<DeviceError> for TokenError {
+    fn from(e: DeviceError) -> Self {
+        Self::Device(e)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The device errors as the client sees them: 400, the RFC 8628 §3.5 code, no caching.
+    #[test]
+    fn device_errors_on_the_wire() {
+        for (error, code) in [
+            (DeviceError::AuthorizationPending, "authorization_pending"),
+            (DeviceError::SlowDown, "slow_down"),
+            (DeviceError::AccessDenied, "access_denied"),
+            (DeviceError::ExpiredToken, "expired_token"),
+        ] {
+            let e = TokenError::from(error);
+            assert_eq!(e.code(), code);
+            assert_eq!(e.to_string(), code);
+            let res = e.into_response();
+            assert_eq!(res.status(), StatusCode::BAD_REQUEST, "{code}");
+            assert_eq!(res.headers()[header::CACHE_CONTROL], "no-store");
+        }
     }
 }

@@ -6,44 +6,41 @@
 //! client the user authorized; refresh tokens only to the client they were issued to. Everything that is not a live token is `{"active": false}`, with
 //! no hint why (§2.2).
 
-use axum::body::Bytes;
-use axum::extract::{RawQuery, State};
-use axum::http::HeaderMap;
-use axum::response::{IntoResponse, Response};
+use axum::extract::State;
+use axum::response::Response;
 use gatehouse_core::{Client, secret};
 use serde_json::{Map, Value, json};
 
+use crate::client_auth::{ClientEndpoint, ClientRequest};
 use crate::error::TokenError;
-use crate::{TokenState, authenticated_form, json_no_store};
+use crate::{TokenState, json_no_store};
+
+/// `/introspect`. Whatever fails on our side, nobody can tell whether the token is live:
+/// 503, never an "inactive" that a resource server would act on.
+pub struct Introspection;
+
+impl ClientEndpoint for Introspection {
+    const PATH: &'static str = "/introspect";
+    const OUTAGE_IS_UNAVAILABLE: bool = true;
+}
 
 pub async fn introspect(
     State(state): State<TokenState>,
-    RawQuery(query): RawQuery,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    let result = async {
-        let (form, client) =
-            authenticated_form(&state, query, &headers, &body, "/introspect").await?;
-        if client.is_public() {
-            return Err(TokenError::InvalidClient {
-                description: "introspection needs a confidential client".into(),
-                basic: false,
-            });
-        }
-        let token = form
-            .get("token")
-            .ok_or_else(|| TokenError::invalid_request("token is required"))?;
-        describe(&state, &client, token).await
+    ClientRequest { client, form, .. }: ClientRequest<Introspection>,
+) -> Result<Response, TokenError> {
+    if client.is_public() {
+        return Err(TokenError::InvalidClient {
+            description: "introspection needs a confidential client".into(),
+            basic: false,
+        });
     }
-    .await;
-    match result {
-        Ok(v) => json_no_store(v),
-        // Whatever failed on our side, nobody can tell whether the token is live: 503,
-        // never an "inactive" that a resource server would act on.
-        Err(TokenError::Server(detail)) => TokenError::Unavailable(detail).into_response(),
-        Err(e) => e.into_response(),
-    }
+    let token = form
+        .get("token")
+        .ok_or_else(|| TokenError::invalid_request("token is required"))?;
+    let answer = describe(&state, &client, token)
+        .await
+        .map_err(Introspection::refuse)?;
+    Ok(json_no_store(answer))
 }
 
 fn inactive() -> Value {

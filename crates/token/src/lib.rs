@@ -93,7 +93,7 @@ async fn handle(
     grants::dispatch(state, &client, request, resource).await
 }
 
-/// The form of a POST to the token, revocation or introspection endpoint: parameters in an
+/// The form of a POST to an endpoint that authenticates clients: parameters in an
 /// `application/x-www-form-urlencoded` body only (RFC 6749 §3.2; a secret in the URL would
 /// end up in logs and histories, §2.3.1), each at most once.
 pub(crate) fn read_form(
@@ -125,18 +125,4 @@ pub(crate) fn json_no_store(value: serde_json::Value) -> Response {
     let mut res = axum::Json(value).into_response();
     error::no_store(&mut res);
     res
-}
-
-/// The form of a POST to one of the endpoints that authenticate clients, and the client it
-/// authenticates (RFC 6749 §2.3: once per request).
-pub(crate) async fn authenticated_form(
-    state: &TokenState,
-    query: Option<String>,
-    headers: &HeaderMap,
-    body: &[u8],
-    endpoint: &str,
-) -> Result<(Params, gatehouse_core::Client), TokenError> {
-    let form = read_form(query, headers, body)?;
-    let client = client_auth::authenticate(&state.oidc, headers, &form, endpoint).await?;
-    Ok((form, client))
 }

@@ -7,40 +7,37 @@
 //! clients, get 200 and nothing happens (§2.2). If the store fails the answer is 503,
 //! never a 200 that would leave the client believing a live token dead.
 
-use axum::body::Bytes;
-use axum::extract::{RawQuery, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::extract::State;
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use gatehouse_core::{Client, secret};
 
+use crate::TokenState;
+use crate::client_auth::{ClientEndpoint, ClientRequest};
 use crate::error::{TokenError, no_store};
-use crate::{TokenState, authenticated_form};
+
+/// `/revoke`. Whatever fails on our side, the token's fate is unknown: 503 (§2.2.1).
+pub struct Revocation;
+
+impl ClientEndpoint for Revocation {
+    const PATH: &'static str = "/revoke";
+    const OUTAGE_IS_UNAVAILABLE: bool = true;
+}
 
 pub async fn revoke(
     State(state): State<TokenState>,
-    RawQuery(query): RawQuery,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    let result = async {
-        let (form, client) = authenticated_form(&state, query, &headers, &body, "/revoke").await?;
-        let token = form
-            .get("token")
-            .ok_or_else(|| TokenError::invalid_request("token is required"))?;
-        // §2.1: the hint only speeds up the lookup; both kinds are tried either way.
-        revoke_token(&state, &client, token).await
-    }
-    .await;
-    match result {
-        Ok(()) => {
-            let mut res = StatusCode::OK.into_response();
-            no_store(&mut res);
-            res
-        }
-        // Whatever failed on our side, the token's fate is unknown: 503 (§2.2.1).
-        Err(TokenError::Server(detail)) => TokenError::Unavailable(detail).into_response(),
-        Err(e) => e.into_response(),
-    }
+    ClientRequest { client, form, .. }: ClientRequest<Revocation>,
+) -> Result<Response, TokenError> {
+    let token = form
+        .get("token")
+        .ok_or_else(|| TokenError::invalid_request("token is required"))?;
+    // §2.1: the hint only speeds up the lookup; both kinds are tried either way.
+    revoke_token(&state, &client, token)
+        .await
+        .map_err(Revocation::refuse)?;
+    let mut res = StatusCode::OK.into_response();
+    no_store(&mut res);
+    Ok(res)
 }
 
 async fn revoke_token(state: &TokenState, client: &Client, token: &str) -> Result<(), TokenError> {

@@ -6,7 +6,7 @@ use gatehouse_storage::DevicePoll;
 
 use super::TokenResponse;
 use crate::TokenState;
-use crate::error::TokenError;
+use crate::error::{DeviceError, TokenError};
 
 #[derive(Debug)]
 pub struct Request {
@@ -86,10 +86,10 @@ pub async fn exchange(
         .map_err(TokenError::server)?;
     let row = match poll {
         DevicePoll::Approved(row) => row,
-        DevicePoll::Pending => return Err(TokenError::Device("authorization_pending")),
-        DevicePoll::SlowDown => return Err(TokenError::Device("slow_down")),
-        DevicePoll::Denied => return Err(TokenError::Device("access_denied")),
-        DevicePoll::Expired => return Err(TokenError::Device("expired_token")),
+        DevicePoll::Pending => return Err(DeviceError::AuthorizationPending.into()),
+        DevicePoll::SlowDown => return Err(DeviceError::SlowDown.into()),
+        DevicePoll::Denied => return Err(DeviceError::AccessDenied.into()),
+        DevicePoll::Expired => return Err(DeviceError::ExpiredToken.into()),
         DevicePoll::Unknown | DevicePoll::Consumed => {
             return Err(TokenError::invalid_grant(INVALID));
         }
