@@ -120,7 +120,8 @@ async fn a_lost_database_fails_closed_and_recovers() {
 
     // Nor can the sign-in pages read the session: the 503 page, with the issuer's links and
     // the security headers, never a page that acts as if nobody were signed in.
-    for path in ["/", "/login", "/device"] {
+    // The console reads the session too: the same 503 page, never the sign-in redirect.
+    for path in ["/", "/login", "/device", "/admin", "/admin/users"] {
         let page = browser.get(path).await;
         assert_eq!(page.status, 503, "{path}");
         assert!(page.body.contains("Temporarily unavailable"), "{path}");

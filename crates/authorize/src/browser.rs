@@ -1,11 +1,13 @@
 //! What the administration crate may use of the browser side: the one door from
 //! `gatehouse-admin` into this crate (ARCHITECTURE.md records the decision). The console
 //! is a set of browser pages like sign-in and consent, so it shares their plumbing —
-//! client addresses, sessions and cookies, CSRF, error pages and security headers,
+//! client addresses, sessions and cookies, CSRF, the page error type and the layer that
+//! renders it, error pages and security headers,
 //! password hashing and the sign-in throttle — rather than copying it. Everything else
 //! in this crate is the authorization endpoint's own.
 
 pub use crate::AuthorizeState;
+pub use crate::error::{PageError, render_error_pages};
 pub use gatehouse_oidc::net::ClientIp;
 
 /// The error page and the security headers every browser page gets.

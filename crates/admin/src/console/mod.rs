@@ -7,8 +7,8 @@
 //! walk. One layer ([`require_console_admin`]) guards every route: anonymous visitors
 //! are sent to sign in, signed-in users without the role `admin` get 403, and any POST
 //! without this session's CSRF token gets 403 before a handler runs. Handlers return
-//! `Result<Response, ConsoleError>` and use `?`; [`console_pages`] turns an error into the
-//! error page.
+//! `Result<Response, PageError>` (the sign-in pages' error type) and use `?`; the same
+//! layer as the sign-in pages' draws the error page.
 
 mod access;
 mod clients;
@@ -26,10 +26,9 @@ use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodFilter, MethodRouter, on};
-use gatehouse_authorize::browser::ClientIp;
-use gatehouse_authorize::browser::pages::{add_security_headers, error_page};
+use gatehouse_authorize::browser::pages::add_security_headers;
+use gatehouse_authorize::browser::{ClientIp, PageError, render_error_pages};
 use gatehouse_core::secret;
-use gatehouse_storage::StoreError;
 
 use self::form::FormData;
 use self::pages::Layout;
@@ -135,37 +134,17 @@ pub fn router(state: AdminState) -> Router<AdminState> {
     for r in table() {
         console = console.route(r.path, r.handler);
     }
+    let issuer = state.oidc().issuer.clone();
     console
-        .route_layer(middleware::from_fn_with_state(
-            state.clone(),
-            require_console_admin,
-        ))
-        .layer(middleware::from_fn_with_state(state, console_pages))
+        .route_layer(middleware::from_fn_with_state(state, require_console_admin))
+        .layer(middleware::from_fn_with_state(issuer, render_error_pages))
+        .layer(middleware::from_fn(console_headers))
 }
 
-/// Why a console handler stopped: an operation's refusal or failure (shown on the error
-/// page by [`console_pages`]), or a page of its own (a password prompt).
-pub enum ConsoleError {
-    Admin(AdminError),
-    Page(Response),
-}
-
-impl From<AdminError> for ConsoleError {
-    fn from(e: AdminError) -> Self {
-        Self::Admin(e)
-    }
-}
-
-impl From<StoreError> for ConsoleError {
-    fn from(e: StoreError) -> Self {
-        Self::Admin(e.into())
-    }
-}
-
-/// An operation's error, carried out of a handler to [`console_pages`], which renders it
-/// (the page needs the issuer, which only the state knows).
-#[derive(Clone)]
-struct Failed(std::sync::Arc<AdminError>);
+/// What a console handler answers: its page, or the sign-in pages' error type, which the
+/// `render_error_pages` layer draws as the error page (`?` works on an operation's
+/// [`AdminError`] and on a store error).
+pub type ConsoleResult = Result<Response, PageError>;
 
 fn status_of(e: &AdminError) -> StatusCode {
     match e {
@@ -176,27 +155,16 @@ fn status_of(e: &AdminError) -> StatusCode {
     }
 }
 
-impl IntoResponse for ConsoleError {
-    fn into_response(self) -> Response {
-        match self {
-            Self::Page(res) => res,
-            Self::Admin(e) => {
-                let mut res = status_of(&e).into_response();
-                res.extensions_mut().insert(Failed(std::sync::Arc::new(e)));
-                res
-            }
+impl From<AdminError> for PageError {
+    /// An operation's refusal is the "Not done" page with its words; a failure of the
+    /// database is the 503 page, logged here.
+    #[track_caller]
+    fn from(e: AdminError) -> Self {
+        match e {
+            AdminError::Unavailable(cause) => PageError::unavailable(cause),
+            refused => PageError::page(status_of(&refused), "Not done", refused.to_string()),
         }
     }
-}
-
-pub type ConsoleResult = Result<Response, ConsoleError>;
-
-/// The error page of a failed operation.
-fn failed_page(issuer: &str, e: &AdminError) -> Response {
-    if let AdminError::Unavailable(cause) = e {
-        return pages::unavailable(issuer, cause);
-    }
-    error_page(issuer, status_of(e), "Not done", &e.to_string())
 }
 
 /// The page every console page is framed by.
@@ -257,66 +225,54 @@ async fn require_console_admin(
     ClientIp(ip): ClientIp,
     req: Request,
     next: Next,
-) -> Response {
-    let issuer = state.oidc().issuer.as_str().to_owned();
+) -> Result<Response, PageError> {
     let admin = match identify_session(&state, req.headers(), &ip).await {
         Ok(a) => a,
-        Err(Refusal::Unauthenticated) => {
-            let mut res = StatusCode::SEE_OTHER.into_response();
-            if let Ok(v) = HeaderValue::from_str(&format!("{issuer}/login?next=admin")) {
-                res.headers_mut().insert(header::LOCATION, v);
-            }
-            return res;
-        }
+        Err(Refusal::Unauthenticated) => return Ok(see_other(&state, "/login?next=admin")),
         Err(Refusal::Forbidden) => {
-            return error_page(
-                &issuer,
+            return Err(PageError::page(
                 StatusCode::FORBIDDEN,
                 "Not an administrator",
                 "This account does not hold the admin role. Sign in as an administrator to use the console.",
-            );
+            ));
         }
-        Err(Refusal::Unavailable(e)) => return pages::unavailable(&issuer, e),
+        Err(Refusal::Unavailable(e)) => return Err(e.into()),
     };
     if crate::api::path_has_control(req.uri().path()) {
-        return error_page(
-            &issuer,
+        return Err(PageError::page(
             StatusCode::NOT_FOUND,
             "Not found",
             "There is nothing at this address.",
-        );
+        ));
     }
     let (parts, body) = req.into_parts();
     let mut req = if parts.method == Method::POST {
         let refused = || {
-            error_page(
-                &issuer,
+            PageError::page(
                 StatusCode::FORBIDDEN,
                 "Request refused",
                 "This form has expired or did not come from this console. Go back, reload the page and try again.",
             )
         };
         if !gatehouse_oidc::is_form(&parts.headers) {
-            return refused();
+            return Err(refused());
         }
-        let Ok(bytes) = axum::body::to_bytes(body, MAX_FORM).await else {
-            return refused();
-        };
+        let bytes = axum::body::to_bytes(body, MAX_FORM)
+            .await
+            .map_err(|_| refused())?;
         let form = FormData::parse(&bytes);
         if form.has_control_characters() {
-            return error_page(
-                &issuer,
-                StatusCode::BAD_REQUEST,
+            return Err(PageError::bad_request(
                 "Not done",
                 "The form holds control characters; nothing was changed.",
-            );
+            ));
         }
         let csrf_ok = admin
             .session
             .as_ref()
             .is_some_and(|s| secret::constant_time_eq(form.get("csrf_token"), &s.csrf_token));
         if !csrf_ok {
-            return refused();
+            return Err(refused());
         }
         tracing::info!(admin = %admin.name, path = parts.uri.path(), "admin console change");
         Request::from_parts(parts, Body::from(bytes))
@@ -324,16 +280,12 @@ async fn require_console_admin(
         Request::from_parts(parts, body)
     };
     req.extensions_mut().insert(admin);
-    next.run(req).await
+    Ok(next.run(req).await)
 }
 
-/// Renders a handler's [`ConsoleError`], then adds the sign-in pages' security headers
-/// with `form-action 'self'`.
-async fn console_pages(State(state): State<AdminState>, req: Request, next: Next) -> Response {
+/// The sign-in pages' security headers, plus `form-action 'self'`.
+async fn console_headers(req: Request, next: Next) -> Response {
     let mut res = next.run(req).await;
-    if let Some(Failed(e)) = res.extensions_mut().remove::<Failed>() {
-        res = failed_page(state.oidc().issuer.as_str(), &e);
-    }
     add_security_headers(&mut res);
     res.headers_mut().insert(
         header::CONTENT_SECURITY_POLICY,

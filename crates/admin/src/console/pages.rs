@@ -48,16 +48,6 @@ pub fn render(status: StatusCode, page: &impl Template) -> Response {
     }
 }
 
-pub fn unavailable(issuer: &str, e: impl std::fmt::Display) -> Response {
-    tracing::error!(error = %e, "console: storage failed");
-    gatehouse_authorize::browser::pages::error_page(
-        issuer,
-        StatusCode::SERVICE_UNAVAILABLE,
-        "Temporarily unavailable",
-        "The database cannot be reached right now; nothing was changed. Try again shortly.",
-    )
-}
-
 /// Links to the previous and next page of a listing.
 pub struct Pager {
     pub prev: Option<String>,

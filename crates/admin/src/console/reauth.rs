@@ -2,11 +2,10 @@
 //! more than 15 minutes ago: a session left open is not enough.
 
 use axum::http::StatusCode;
-use gatehouse_authorize::browser::pages::error_page;
+use gatehouse_authorize::browser::PageError;
 use gatehouse_authorize::browser::password;
 use gatehouse_authorize::browser::throttle::SignInKeys;
 
-use super::ConsoleError;
 use super::form::FormData;
 use crate::AdminState;
 use crate::auth::Admin;
@@ -22,7 +21,7 @@ pub(super) async fn confirm_recent_password(
     state: &AdminState,
     admin: &Admin,
     form: &FormData,
-) -> Result<(), ConsoleError> {
+) -> Result<(), PageError> {
     let Some(session) = &admin.session else {
         return Ok(());
     };
@@ -31,13 +30,8 @@ pub(super) async fn confirm_recent_password(
     if session.auth_time.is_some_and(|t| now - t <= REAUTH_SECS) {
         return Ok(());
     }
-    let ask = |status: StatusCode, text: &str| {
-        ConsoleError::Page(error_page(
-            oidc.issuer.as_str(),
-            status,
-            "Confirm with your password",
-            text,
-        ))
+    let ask = |status: StatusCode, text: &'static str| {
+        PageError::page(status, "Confirm with your password", text)
     };
     let typed = form.get("current_password");
     if typed.is_empty() {
