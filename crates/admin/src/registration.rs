@@ -54,6 +54,38 @@ fn error(status: StatusCode, code: &str, description: &str) -> Response {
     res
 }
 
+/// A refusal, built already as RFC 7591 §3.2.2 answers it (or 401, 429, 503). Handlers
+/// return `Result<Response, Refused>` and use `?`: on a store error, which is logged with
+/// the line of the `?` and answered 503 `temporarily_unavailable`.
+pub struct Refused(Response);
+
+impl IntoResponse for Refused {
+    fn into_response(self) -> Response {
+        self.0
+    }
+}
+
+impl From<Response> for Refused {
+    fn from(res: Response) -> Self {
+        Self(res)
+    }
+}
+
+impl From<gatehouse_storage::StoreError> for Refused {
+    #[track_caller]
+    fn from(e: gatehouse_storage::StoreError) -> Self {
+        let at = std::panic::Location::caller();
+        tracing::error!(error = %e, %at, "registration: storage failed");
+        Self(error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "temporarily_unavailable",
+            "try again later",
+        ))
+    }
+}
+
+type Answer = Result<Response, Refused>;
+
 fn metadata_error(description: &str) -> Response {
     error(
         StatusCode::BAD_REQUEST,
@@ -239,74 +271,23 @@ pub async fn register(
     ClientIp(ip): ClientIp,
     headers: HeaderMap,
     body: Bytes,
-) -> Response {
+) -> Answer {
     let store = &state.oidc().store;
     let now = state.oidc().now();
-    let mut initial_token = None;
-    let mut policy = state.registration_policy.clone();
-    if state.open_registration {
-        // RFC 7591 §5: open registration invites floods; count it per address.
-        let key = format!("register:{}", gatehouse_core::net::address_bucket_of(&ip));
-        match store
-            .count_attempt(
-                &[(
-                    key.as_str(),
-                    &gatehouse_authorize::browser::throttle::ADDRESS,
-                )],
-                now,
-            )
-            .await
-        {
-            Ok(gatehouse_storage::Attempt::Counted { .. }) => {}
-            Ok(gatehouse_storage::Attempt::Refused { until }) => {
-                let mut res = error(
-                    StatusCode::TOO_MANY_REQUESTS,
-                    "invalid_request",
-                    "too many registrations from this address; try again later",
-                );
-                if let Ok(v) = HeaderValue::from_str(&(until - now).max(1).to_string()) {
-                    res.headers_mut().insert(header::RETRY_AFTER, v);
-                }
-                return res;
-            }
-            Err(e) => {
-                tracing::error!(error = %e, "registration: storage failed");
-                return error(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "temporarily_unavailable",
-                    "try again later",
-                );
-            }
-        }
+    let (policy, initial_token) = if state.open_registration {
+        throttle_open_registration(&state, &ip, now).await?;
+        (state.registration_policy.clone(), None)
     } else {
-        let Some(token) = bearer(&headers) else {
-            return unauthorized();
-        };
+        let token = bearer(&headers).ok_or_else(unauthorized)?;
         let token_id = secret::hash_secret(&token);
-        match store.use_registration_token(&token_id, now).await {
-            Ok(Some(allows)) => {
-                initial_token = Some(token_id);
-                policy = policy.widened(&allows);
-            }
-            Ok(None) => return unauthorized(),
-            Err(e) => {
-                tracing::error!(error = %e, "registration: storage failed");
-                return error(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "temporarily_unavailable",
-                    "try again later",
-                );
-            }
-        }
-    }
-    let metadata = match parse_body(&headers, &body) {
-        Ok(m) => m,
-        Err(res) => return res,
+        let allows = store
+            .use_registration_token(&token_id, now)
+            .await?
+            .ok_or_else(unauthorized)?;
+        (state.registration_policy.widened(&allows), Some(token_id))
     };
-    let new = match to_new_client(&metadata, &policy) {
-        Ok(n) => n,
-        Err(res) => return res,
-    };
+    let metadata = parse_body(&headers, &body)?;
+    let new = to_new_client(&metadata, &policy)?;
     let client_id = secret::new_client_id();
     let client_secret = matches!(
         new.auth_method,
@@ -314,7 +295,7 @@ pub async fn register(
     )
     .then(secret::new_secret);
     let registration_token = secret::new_secret();
-    let created = store
+    let client = store
         .create_client(
             &client_id,
             client_secret.as_deref().map(secret::hash_secret),
@@ -327,18 +308,7 @@ pub async fn register(
             &registration_audit("client.register", &client_id, &ip)
                 .detail(json!({"client_name": new.name, "registration_token": initial_token})),
         )
-        .await;
-    let client = match created {
-        Ok(c) => c,
-        Err(e) => {
-            tracing::error!(error = %e, "registration: storage failed");
-            return error(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "temporarily_unavailable",
-                "try again later",
-            );
-        }
-    };
+        .await?;
     tracing::info!(client = %client.client_id, "client registered");
     let mut out = describe(&state, &client);
     if let Some(s) = client_secret {
@@ -349,7 +319,30 @@ pub async fn register(
         "registration_access_token".into(),
         json!(registration_token),
     );
-    json_response(StatusCode::CREATED, Value::Object(out))
+    Ok(json_response(StatusCode::CREATED, Value::Object(out)))
+}
+
+/// RFC 7591 §5: open registration invites floods; it is counted per address.
+async fn throttle_open_registration(state: &AdminState, ip: &str, now: i64) -> Result<(), Refused> {
+    let key = format!("register:{}", gatehouse_core::net::address_bucket_of(ip));
+    let policy = &gatehouse_authorize::browser::throttle::ADDRESS;
+    let counted = state
+        .oidc()
+        .store
+        .count_attempt(&[(key.as_str(), policy)], now)
+        .await?;
+    if let gatehouse_storage::Attempt::Refused { until } = counted {
+        let mut res = error(
+            StatusCode::TOO_MANY_REQUESTS,
+            "invalid_request",
+            "too many registrations from this address; try again later",
+        );
+        if let Ok(v) = HeaderValue::from_str(&(until - now).max(1).to_string()) {
+            res.headers_mut().insert(header::RETRY_AFTER, v);
+        }
+        return Err(res.into());
+    }
+    Ok(())
 }
 
 /// The client named in the path, if the request's bearer token is its registration
@@ -358,28 +351,17 @@ async fn authorized(
     state: &AdminState,
     headers: &HeaderMap,
     client_id: &str,
-) -> Result<Client, Response> {
+) -> Result<Client, Refused> {
     let token = bearer(headers).ok_or_else(unauthorized)?;
     if client_id.len() > 255 || !secret::is_vschar(client_id) {
-        return Err(unauthorized());
+        return Err(unauthorized().into());
     }
-    match state
+    let client = state
         .oidc()
         .store
         .client_for_registration_token(client_id, &secret::hash_secret(&token))
-        .await
-    {
-        Ok(Some(c)) => Ok(c),
-        Ok(None) => Err(unauthorized()),
-        Err(e) => {
-            tracing::error!(error = %e, "registration management: storage failed");
-            Err(error(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "temporarily_unavailable",
-                "try again later",
-            ))
-        }
-    }
+        .await?;
+    Ok(client.ok_or_else(unauthorized)?)
 }
 
 /// `GET /register/{client_id}` (RFC 7592 §2.1).
@@ -387,11 +369,12 @@ pub async fn read(
     State(state): State<AdminState>,
     Path(client_id): Path<String>,
     headers: HeaderMap,
-) -> Response {
-    match authorized(&state, &headers, &client_id).await {
-        Ok(c) => json_response(StatusCode::OK, Value::Object(describe(&state, &c))),
-        Err(res) => res,
-    }
+) -> Answer {
+    let c = authorized(&state, &headers, &client_id).await?;
+    Ok(json_response(
+        StatusCode::OK,
+        Value::Object(describe(&state, &c)),
+    ))
 }
 
 /// `PUT /register/{client_id}` (RFC 7592 §2.2): the body replaces the metadata. How the
@@ -402,31 +385,24 @@ pub async fn update(
     Path(client_id): Path<String>,
     headers: HeaderMap,
     body: Bytes,
-) -> Response {
-    let current = match authorized(&state, &headers, &client_id).await {
-        Ok(c) => c,
-        Err(res) => return res,
-    };
-    let metadata = match parse_body(&headers, &body) {
-        Ok(m) => m,
-        Err(res) => return res,
-    };
+) -> Answer {
+    let current = authorized(&state, &headers, &client_id).await?;
+    let metadata = parse_body(&headers, &body)?;
     if metadata.client_id.as_deref() != Some(client_id.as_str()) {
-        return metadata_error("the body's client_id must name this client");
+        return Err(metadata_error("the body's client_id must name this client").into());
     }
     // RFC 7592 §2.2: an update is held to the policy the client registered under.
     let policy = current
         .registration_policy
         .clone()
         .unwrap_or_else(|| state.registration_policy.clone());
-    let new = match to_new_client(&metadata, &policy) {
-        Ok(n) => n,
-        Err(res) => return res,
-    };
+    let new = to_new_client(&metadata, &policy)?;
     if new.auth_method != current.auth_method || new.application_type != current.application_type {
-        return metadata_error("token_endpoint_auth_method and application_type cannot change");
+        let refused =
+            metadata_error("token_endpoint_auth_method and application_type cannot change");
+        return Err(refused.into());
     }
-    match state
+    let updated = state
         .oidc()
         .store
         .update_client(
@@ -435,19 +411,12 @@ pub async fn update(
             state.oidc().now(),
             &registration_audit("client.update", &client_id, &ip),
         )
-        .await
-    {
-        Ok(Some(c)) => json_response(StatusCode::OK, Value::Object(describe(&state, &c))),
-        Ok(None) => unauthorized(),
-        Err(e) => {
-            tracing::error!(error = %e, "registration update: storage failed");
-            error(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "temporarily_unavailable",
-                "try again later",
-            )
-        }
-    }
+        .await?
+        .ok_or_else(unauthorized)?;
+    Ok(json_response(
+        StatusCode::OK,
+        Value::Object(describe(&state, &updated)),
+    ))
 }
 
 /// `DELETE /register/{client_id}` (RFC 7592 §2.3): the client and its grants are gone.
@@ -456,11 +425,9 @@ pub async fn delete(
     ClientIp(ip): ClientIp,
     Path(client_id): Path<String>,
     headers: HeaderMap,
-) -> Response {
-    if let Err(res) = authorized(&state, &headers, &client_id).await {
-        return res;
-    }
-    match state
+) -> Answer {
+    authorized(&state, &headers, &client_id).await?;
+    state
         .oidc()
         .store
         .delete_client(
@@ -468,18 +435,8 @@ pub async fn delete(
             state.oidc().now(),
             &registration_audit("client.delete", &client_id, &ip),
         )
-        .await
-    {
-        Ok(_) => StatusCode::NO_CONTENT.into_response(),
-        Err(e) => {
-            tracing::error!(error = %e, "registration delete: storage failed");
-            error(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "temporarily_unavailable",
-                "try again later",
-            )
-        }
-    }
+        .await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
 }
 
 /// Changes through the registration endpoint are made by the registering developer, known
