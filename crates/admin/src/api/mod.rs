@@ -153,8 +153,7 @@ where
     }
 }
 
-/// The largest `offset` a listing accepts (the databases take a signed 64-bit offset).
-pub const MAX_OFFSET: u64 = 1_000_000_000;
+pub use crate::ops::MAX_OFFSET;
 
 /// Paging and search of a listing: `?search=&offset=&limit=` (limit 1 to 200, default 50).
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -166,31 +165,11 @@ pub struct Paging {
 
 impl Paging {
     pub fn query(&self) -> ApiResult<gatehouse_core::Query> {
-        let limit = self.limit.unwrap_or(50);
-        if !(1..=200).contains(&limit) {
-            return Err(ApiError::invalid("limit must be 1 to 200"));
-        }
-        if self.search.as_ref().is_some_and(|s| s.len() > 200) {
-            return Err(ApiError::invalid("search is longer than 200 bytes"));
-        }
-        if self
-            .search
-            .as_ref()
-            .is_some_and(|s| s.chars().any(char::is_control))
-        {
-            return Err(ApiError::invalid(
-                "search must not contain control characters",
-            ));
-        }
-        let offset = self.offset.unwrap_or(0);
-        if offset > MAX_OFFSET {
-            return Err(ApiError::invalid("offset must be at most 1000000000"));
-        }
-        Ok(gatehouse_core::Query {
-            search: self.search.clone().filter(|s| !s.trim().is_empty()),
-            offset,
-            limit,
-        })
+        Ok(crate::ops::listing(
+            self.search.clone(),
+            self.offset,
+            self.limit,
+        )?)
     }
 }
 

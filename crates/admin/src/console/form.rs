@@ -99,6 +99,8 @@ pub fn notice(query: Option<&str>) -> Option<String> {
         "rotated" => "New key published; it signs on every node after the lead time.",
         "resource-created" => "API registered.",
         "resource-deleted" => "API removed.",
+        "resource-updated" => "API changed.",
+        "signed-out" => "Signed out everywhere: every session ended and every grant revoked.",
         "withdrawn" => "Registration token withdrawn.",
         _ => return None,
     };
@@ -123,7 +125,7 @@ pub fn listing_query(query: Option<&str>) -> Query {
             .get("offset")
             .and_then(|o| o.parse().ok())
             .unwrap_or(0)
-            .min(crate::api::MAX_OFFSET),
+            .min(crate::ops::MAX_OFFSET),
         limit: PAGE_SIZE,
     }
 }

@@ -98,6 +98,11 @@ pub fn table() -> Vec<Route> {
             "/admin/users/{user_id}/grants/revoke",
             u::revoke_grants,
         ),
+        route(
+            M::POST,
+            "/admin/users/{user_id}/sign-out-everywhere",
+            u::sign_out_everywhere,
+        ),
         route(M::POST, "/admin/users/{user_id}/roles", u::roles),
         route(M::POST, "/admin/users/{user_id}/groups", u::groups),
         route(M::GET, "/admin/roles", a::list),
@@ -119,6 +124,7 @@ pub fn table() -> Vec<Route> {
             s::delete_registration_token,
         ),
         route(M::POST, "/admin/resources", s::create_resource),
+        route(M::POST, "/admin/resources/update", s::update_resource),
         route(M::POST, "/admin/resources/delete", s::delete_resource),
         route(M::GET, "/admin/audit", s::audit),
     ]

@@ -16,7 +16,7 @@ use crate::AdminState;
 use crate::api::resources::ResourceView;
 use crate::api::system::{AuditView, KeyView, RegistrationTokenView};
 use crate::auth::Admin;
-use crate::ops::resources::{self, ResourceInput};
+use crate::ops::resources::{self, ResourceInput, ResourceUpdate};
 use crate::ops::system::{self, RegistrationTokenInput};
 use crate::ops::{AdminError, AdminResult};
 
@@ -151,6 +151,29 @@ pub async fn create_resource(
     };
     let result = created.await;
     after(&state, &admin, result.map(drop), "resource-created").await
+}
+
+pub async fn update_resource(
+    State(state): State<AdminState>,
+    admin: Admin,
+    body: Bytes,
+) -> ConsoleResult {
+    let form = FormData::parse(&body);
+    let scopes = form.get("scopes").split_whitespace().map(str::to_owned);
+    let changed = async {
+        let input = ResourceUpdate {
+            name: form.optional("name"),
+            scopes: Some(scopes.collect::<Vec<_>>()).filter(|s| !s.is_empty()),
+            access_token_ttl: form
+                .number("access_token_ttl")
+                .map_err(AdminError::Invalid)?,
+        };
+        let admin_api = state.oidc().admin_resource();
+        let identifier = form.get("identifier");
+        resources::update(admin.ops(&state), &admin_api, identifier, input).await
+    };
+    let result = changed.await;
+    after(&state, &admin, result.map(drop), "resource-updated").await
 }
 
 pub async fn delete_resource(

@@ -209,6 +209,15 @@ pub async fn end_sessions(
     after(&state, &admin, &user_id, result.map(drop), "sessions").await
 }
 
+pub async fn sign_out_everywhere(
+    State(state): State<AdminState>,
+    admin: Admin,
+    Path(user_id): Path<String>,
+) -> ConsoleResult {
+    let result = users::sign_out_everywhere(admin.ops(&state), &user_id).await;
+    after(&state, &admin, &user_id, result.map(drop), "signed-out").await
+}
+
 pub async fn revoke_grants(
     State(state): State<AdminState>,
     admin: Admin,

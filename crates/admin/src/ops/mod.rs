@@ -79,6 +79,44 @@ impl From<StoreError> for AdminError {
 
 pub type AdminResult<T> = Result<T, AdminError>;
 
+/// The largest `offset` a listing accepts (the databases take a signed 64-bit offset).
+pub const MAX_OFFSET: u64 = 1_000_000_000;
+
+/// Which rows of a listing to read: `search` (at most 200 bytes, no control characters;
+/// blank means none), `offset` (default 0, at most [`MAX_OFFSET`]) and `limit` (1 to 200,
+/// default 50).
+pub fn listing(
+    search: Option<String>,
+    offset: Option<u64>,
+    limit: Option<u64>,
+) -> AdminResult<gatehouse_core::Query> {
+    let limit = limit.unwrap_or(50);
+    if !(1..=200).contains(&limit) {
+        return Err(AdminError::invalid("limit must be 1 to 200"));
+    }
+    if let Some(s) = &search {
+        if s.len() > 200 {
+            return Err(AdminError::invalid("search is longer than 200 bytes"));
+        }
+        if s.chars().any(char::is_control) {
+            return Err(AdminError::invalid(
+                "search must not contain control characters",
+            ));
+        }
+    }
+    let offset = offset.unwrap_or(0);
+    if offset > MAX_OFFSET {
+        return Err(AdminError::invalid(format!(
+            "offset must be at most {MAX_OFFSET}"
+        )));
+    }
+    Ok(gatehouse_core::Query {
+        search: search.filter(|s| !s.trim().is_empty()),
+        offset,
+        limit,
+    })
+}
+
 /// Free text (a name, a description) typed by an administrator: at most `max` bytes, no
 /// control or format characters.
 pub(crate) fn check_text(field: &str, value: &str, max: usize) -> AdminResult<()> {

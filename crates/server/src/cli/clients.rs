@@ -34,6 +34,17 @@ pub enum ClientCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Revoke the grants a client holds (all, or the one `--grant` names), and the tokens
+    /// issued from them.
+    RevokeGrants {
+        /// The client identifier (may begin with `-`).
+        #[arg(allow_hyphen_values = true)]
+        client_id: String,
+        #[arg(long)]
+        grant: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
     /// Delete a client and revoke every grant it holds.
     Delete {
         /// The client identifier (may begin with `-`).
@@ -220,6 +231,24 @@ pub async fn run_client(s: &Session<'_>, cmd: ClientCommand) -> Result<(), CliEr
                 format!(
                     "client_secret: {new_secret}\n\nThe secret is shown only this once; the previous one no longer works.\n"
                 ),
+            )
+        }
+        ClientCommand::RevokeGrants {
+            client_id,
+            grant,
+            json,
+        } => {
+            let filter = gatehouse_storage::GrantFilter {
+                client_id: Some(&client_id),
+                grant_id: grant.as_deref(),
+                ..Default::default()
+            };
+            let target = grant.as_deref().unwrap_or(&client_id);
+            let count = clients::revoke_grants(ops, filter, target).await?;
+            print(
+                json,
+                json!({"client_id": client_id, "grants_revoked": count}),
+                format!("revoked {count} grant(s) of client {client_id}\n"),
             )
         }
         ClientCommand::Delete { client_id, json } => {

@@ -16,7 +16,9 @@ mod users;
 pub use access::{GroupCommand, Holder, RoleCommand, run_group, run_role};
 pub use clients::{ClientCommand, ClientCreate, ClientUpdate, run_client};
 pub use resources::{ResourceCommand, run_resource};
-pub use system::{KeysCommand, RegistrationTokenCommand, run_keys, run_registration_token};
+pub use system::{
+    AuditArgs, KeysCommand, RegistrationTokenCommand, run_audit, run_keys, run_registration_token,
+};
 pub use users::{AdminCommand, UserCommand, run_admin, run_user};
 
 use std::io::{BufRead, Write};
@@ -192,6 +194,8 @@ pub enum Command {
     /// APIs (resource servers) that access tokens are issued for (RFC 8707).
     #[command(subcommand)]
     Resource(ResourceCommand),
+    /// Read the audit log, newest first.
+    Audit(AuditArgs),
 }
 
 /// A command's failure, printed as one line.
@@ -272,6 +276,7 @@ pub async fn run(s: &Session<'_>, command: Command) -> Result<(), CliError> {
         Command::Role(cmd) => run_role(s, cmd).await,
         Command::Group(cmd) => run_group(s, cmd).await,
         Command::Resource(cmd) => run_resource(s, cmd).await,
+        Command::Audit(args) => run_audit(s, args).await,
     }
 }
 

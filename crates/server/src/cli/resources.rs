@@ -1,7 +1,7 @@
 //! `gatehouse resource`: the APIs access tokens are issued for (RFC 8707).
 
 use clap::Subcommand;
-use gatehouse_admin::ops::resources::{self, ResourceInput};
+use gatehouse_admin::ops::resources::{self, ResourceInput, ResourceUpdate};
 use gatehouse_core::Resource;
 use serde_json::json;
 
@@ -27,6 +27,20 @@ pub enum ResourceCommand {
     },
     /// List the APIs (the built-in admin API first).
     List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Change an API; each option given replaces that field.
+    Update {
+        identifier: String,
+        #[arg(long)]
+        name: Option<String>,
+        /// A scope the API accepts (repeatable; replaces the list).
+        #[arg(long = "scope")]
+        scopes: Vec<String>,
+        /// Lifetime of its access tokens in seconds; 0 removes the override.
+        #[arg(long)]
+        token_ttl: Option<i64>,
         #[arg(long)]
         json: bool,
     },
@@ -76,6 +90,21 @@ pub async fn run_resource(s: &Session<'_>, cmd: ResourceCommand) -> Result<(), C
                 .map(|r| format!("{}\t{}\t{}\n", r.identifier, r.scopes, r.name))
                 .collect();
             print(json, json!(all.iter().map(view).collect::<Vec<_>>()), human)
+        }
+        ResourceCommand::Update {
+            identifier,
+            name,
+            scopes,
+            token_ttl,
+            json,
+        } => {
+            let input = ResourceUpdate {
+                name,
+                scopes: (!scopes.is_empty()).then_some(scopes),
+                access_token_ttl: token_ttl,
+            };
+            let r = resources::update(s.ops(), &admin_api, &identifier, input).await?;
+            print(json, view(&r), format!("updated {}\n", r.identifier))
         }
         ResourceCommand::Delete { identifier, json } => {
             resources::delete(s.ops(), &identifier).await?;

@@ -1,7 +1,8 @@
 //! `gatehouse keys` (the shared signing key ring) and `gatehouse registration-token`
 //! (initial access tokens for dynamic client registration).
 
-use clap::Subcommand;
+use clap::{Args, Subcommand};
+use gatehouse_admin::ops::listing;
 use gatehouse_admin::ops::system::{self, RegistrationTokenInput};
 use gatehouse_storage::KeyState;
 use serde_json::json;
@@ -24,6 +25,22 @@ pub enum KeysCommand {
         #[arg(long)]
         json: bool,
     },
+}
+
+/// Which entries of the audit log to show, newest first.
+#[derive(Debug, Args)]
+pub struct AuditArgs {
+    /// Case-insensitive text to look for (actor, action, target, address).
+    #[arg(long)]
+    pub search: Option<String>,
+    /// Entries to skip (default 0).
+    #[arg(long)]
+    pub offset: Option<u64>,
+    /// Entries to show, 1 to 200 (default 50).
+    #[arg(long)]
+    pub limit: Option<u64>,
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -174,4 +191,33 @@ pub async fn run_registration_token(
             )
         }
     }
+}
+
+pub async fn run_audit(s: &Session<'_>, args: AuditArgs) -> Result<(), CliError> {
+    let q = listing(args.search, args.offset, args.limit)?;
+    let page = system::audit_log(s.ops(), &q).await?;
+    let rows: Vec<_> = page
+        .items
+        .iter()
+        .map(|e| {
+            json!({"id": e.id, "at": e.at, "actor": e.actor, "action": e.action,
+                   "target": e.target, "detail": e.detail, "address": e.address})
+        })
+        .collect();
+    let human = page
+        .items
+        .iter()
+        .map(|e| {
+            format!(
+                "{}\t{}\t{}\t{}\t{}\n",
+                e.at,
+                e.actor,
+                e.action,
+                e.target,
+                e.address.as_deref().unwrap_or("-")
+            )
+        })
+        .collect();
+    let value = json!({"items": rows, "total": page.total, "offset": q.offset, "limit": q.limit});
+    print(args.json, value, human)
 }

@@ -1,6 +1,7 @@
 //! `gatehouse user` and `gatehouse admin`: end users and administrators, named by username.
 
 use clap::Subcommand;
+use gatehouse_admin::ops::clients;
 use gatehouse_admin::ops::users::{self, UserInput};
 use gatehouse_core::User;
 use serde_json::json;
@@ -50,6 +51,32 @@ pub enum UserCommand {
         username: String,
         #[arg(long, required = true)]
         password_stdin: bool,
+        #[arg(long)]
+        json: bool,
+    },
+    /// List a user's live browser sessions.
+    Sessions {
+        username: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// End a user's browser sessions: all of them, or the one `--sid` names.
+    EndSessions {
+        username: String,
+        #[arg(long)]
+        sid: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Revoke every grant a user gave, and the tokens issued from them.
+    RevokeGrants {
+        username: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// End every session of a user and revoke every grant they gave, in one step.
+    SignOutEverywhere {
+        username: String,
         #[arg(long)]
         json: bool,
     },
@@ -163,6 +190,62 @@ pub async fn run_user(s: &Session<'_>, cmd: UserCommand) -> Result<(), CliError>
                 json!({"username": username, "password_changed": true}),
                 format!(
                     "set a new password for {username}; its sessions ended and its grants are revoked\n"
+                ),
+            )
+        }
+        UserCommand::Sessions { username, json } => {
+            let u = users::find_by_username(ops, &username).await?;
+            let sessions = users::sessions(ops, &u.id).await?;
+            let rows: Vec<_> = sessions
+                .iter()
+                .map(|x| {
+                    json!({"sid": x.sid, "auth_time": x.auth_time, "created_at": x.created_at,
+                           "expires_at": x.expires_at})
+                })
+                .collect();
+            let human = sessions
+                .iter()
+                .map(|x| {
+                    format!(
+                        "{}\tsince {}\texpires {}\n",
+                        x.sid, x.created_at, x.expires_at
+                    )
+                })
+                .collect();
+            print(json, json!(rows), human)
+        }
+        UserCommand::EndSessions {
+            username,
+            sid,
+            json,
+        } => {
+            let u = users::find_by_username(ops, &username).await?;
+            let count = users::end_sessions(ops, &u.id, sid.as_deref()).await?;
+            print(
+                json,
+                json!({"username": username, "sessions_ended": count}),
+                format!("ended {count} session(s) of {username}\n"),
+            )
+        }
+        UserCommand::RevokeGrants { username, json } => {
+            let u = users::find_by_username(ops, &username).await?;
+            let count = clients::revoke_grants(ops, clients::of_user(&u.id), &u.id).await?;
+            print(
+                json,
+                json!({"username": username, "grants_revoked": count}),
+                format!("revoked {count} grant(s) {username} gave\n"),
+            )
+        }
+        UserCommand::SignOutEverywhere { username, json } => {
+            let u = users::find_by_username(ops, &username).await?;
+            let out = users::sign_out_everywhere(ops, &u.id).await?;
+            print(
+                json,
+                json!({"username": username, "sessions_ended": out.sessions_ended,
+                       "grants_revoked": out.grants_revoked}),
+                format!(
+                    "signed {username} out everywhere: {} session(s) ended, {} grant(s) revoked\n",
+                    out.sessions_ended, out.grants_revoked
                 ),
             )
         }
