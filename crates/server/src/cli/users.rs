@@ -1,6 +1,6 @@
 //! `gatehouse user` and `gatehouse admin`: end users and administrators, named by username.
 
-use clap::Subcommand;
+use clap::{Args, Subcommand};
 use gatehouse_admin::ops::clients;
 use gatehouse_admin::ops::users::{self, UserInput};
 use gatehouse_core::User;
@@ -11,18 +11,7 @@ use super::{CliError, Session, print};
 #[derive(Debug, Subcommand)]
 pub enum UserCommand {
     /// Create a user; the password is read from the first line of standard input.
-    Create {
-        username: String,
-        /// Read the password from standard input (required: passwords never go in argv).
-        #[arg(long, required = true)]
-        password_stdin: bool,
-        #[arg(long)]
-        email: Option<String>,
-        #[arg(long)]
-        name: Option<String>,
-        #[arg(long)]
-        json: bool,
-    },
+    Create(NewUser),
     /// List users.
     List {
         #[arg(long)]
@@ -91,18 +80,22 @@ pub enum UserCommand {
 #[derive(Debug, Subcommand)]
 pub enum AdminCommand {
     /// Create a user with the role `admin`; the password is read from standard input.
-    Create {
-        username: String,
-        /// Read the password from standard input (required: passwords never go in argv).
-        #[arg(long, required = true)]
-        password_stdin: bool,
-        #[arg(long)]
-        email: Option<String>,
-        #[arg(long)]
-        name: Option<String>,
-        #[arg(long)]
-        json: bool,
-    },
+    Create(NewUser),
+}
+
+/// A new user, as `user create` and `admin create` take it.
+#[derive(Debug, Args)]
+pub struct NewUser {
+    username: String,
+    /// Read the password from standard input (required: passwords never go in argv).
+    #[arg(long, required = true)]
+    password_stdin: bool,
+    #[arg(long)]
+    email: Option<String>,
+    #[arg(long)]
+    name: Option<String>,
+    #[arg(long)]
+    json: bool,
 }
 
 fn user_json(u: &User) -> serde_json::Value {
@@ -110,20 +103,14 @@ fn user_json(u: &User) -> serde_json::Value {
 }
 
 /// Creates a user holding `roles`, whose password is read from standard input.
-async fn create(
-    s: &Session<'_>,
-    username: String,
-    email: Option<String>,
-    name: Option<String>,
-    roles: Vec<String>,
-    json: bool,
-) -> Result<(), CliError> {
+async fn create(s: &Session<'_>, new: NewUser, roles: Vec<String>) -> Result<(), CliError> {
     let password = s.read_password()?;
+    let json = new.json;
     let input = UserInput {
-        username,
+        username: new.username,
         password,
-        email,
-        name,
+        email: new.email,
+        name: new.name,
         roles: roles.clone(),
     };
     let user = users::create(s.ops(), input).await?;
@@ -145,13 +132,7 @@ async fn create(
 pub async fn run_user(s: &Session<'_>, cmd: UserCommand) -> Result<(), CliError> {
     let ops = s.ops();
     match cmd {
-        UserCommand::Create {
-            username,
-            password_stdin: _,
-            email,
-            name,
-            json,
-        } => create(s, username, email, name, vec![], json).await,
+        UserCommand::Create(new) => create(s, new, vec![]).await,
         UserCommand::Show { username, json } => {
             let u = users::find_by_username(ops, &username).await?;
             let human = format!(
@@ -279,15 +260,9 @@ pub async fn run_user(s: &Session<'_>, cmd: UserCommand) -> Result<(), CliError>
 
 pub async fn run_admin(s: &Session<'_>, cmd: AdminCommand) -> Result<(), CliError> {
     match cmd {
-        AdminCommand::Create {
-            username,
-            email,
-            name,
-            json,
-            ..
-        } => {
+        AdminCommand::Create(new) => {
             let roles = vec![gatehouse_core::access::ADMIN_ROLE.to_owned()];
-            create(s, username, email, name, roles, json).await
+            create(s, new, roles).await
         }
     }
 }
