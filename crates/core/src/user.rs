@@ -68,15 +68,18 @@ pub fn has_format_chars(text: &str) -> bool {
 
 /// The form usernames are compared and stored in: the PRECIS UsernameCaseMapped profile
 /// (RFC 8265 §3.2: width mapping, case folding, NFC, the IdentifierClass of RFC 8264, and
-/// the bidi rule). `None` if the name cannot be a username under that profile.
+/// the bidi rule). `None` if the name cannot be a username under that profile, or if its
+/// key would not be a username itself: the key is what is stored and compared, so it must
+/// be its own key (case folding maps a few letters, Cherokee capitals among them, to
+/// letters the profile then refuses).
 pub fn username_key(username: &str) -> Option<String> {
     use precis_core::profile::PrecisFastInvocation;
     if username.len() > 256 || has_format_chars(username) {
         return None;
     }
-    precis_profiles::UsernameCaseMapped::enforce(username)
-        .ok()
-        .map(|k| k.into_owned())
+    let key = precis_profiles::UsernameCaseMapped::enforce(username).ok()?;
+    let again = precis_profiles::UsernameCaseMapped::enforce(key.as_ref()).ok()?;
+    (again == key).then(|| key.into_owned())
 }
 
 /// The confusable skeleton of a username key (Unicode TS #39 §4): two names with the same
@@ -88,6 +91,14 @@ pub fn username_skeleton(key: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_name_whose_key_is_no_username_is_refused() {
+        // U+13A0 CHEROKEE LETTER A folds to U+AB70, which the profile refuses: the name
+        // cannot be stored in a form that compares equal to itself.
+        assert_eq!(username_key("\u{13A0}"), None);
+        assert_eq!(username_key("\u{AB70}"), None);
+    }
 
     #[test]
     fn usernames_compare_in_one_normalised_form() {
