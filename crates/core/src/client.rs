@@ -142,6 +142,27 @@ impl ClientLinks {
 }
 
 impl Client {
+    /// The origins a page of this client may call the token, userinfo, revocation,
+    /// introspection and device endpoints from (CORS): those of its registered redirect
+    /// URIs (`scheme://host[:port]`, default ports left out, as browsers send `Origin`).
+    /// A custom-scheme redirect URI has no origin a page could have.
+    pub fn web_origins(&self) -> Vec<String> {
+        let mut out: Vec<String> = Vec::new();
+        for uri in &self.redirect_uris {
+            let Ok(url) = url::Url::parse(uri) else {
+                continue;
+            };
+            if !matches!(url.scheme(), "https" | "http") {
+                continue;
+            }
+            let origin = url.origin().ascii_serialization();
+            if !out.contains(&origin) {
+                out.push(origin);
+            }
+        }
+        out
+    }
+
     /// A public client has no secret and must use PKCE (RFC 9700 §2.1.1).
     pub fn is_public(&self) -> bool {
         self.auth_method == ClientAuthMethod::None
@@ -398,5 +419,41 @@ impl RegistrationPolicy {
             ));
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn web_origins_are_the_redirect_uris_origins() {
+        let c = Client {
+            client_id: "c".into(),
+            name: "SPA".into(),
+            secret_hash: None,
+            redirect_uris: vec![
+                "https://spa.example/callback".into(),
+                "https://spa.example:443/other".into(),
+                "http://127.0.0.1:5173/cb".into(),
+                "com.example.app:/oauth".into(),
+            ],
+            post_logout_redirect_uris: vec![],
+            grant_types: vec![GrantType::AuthorizationCode],
+            scopes: Scopes::default(),
+            auth_method: ClientAuthMethod::None,
+            application_type: ApplicationType::Web,
+            jwks: None,
+            jwks_uri: None,
+            access_token_format: AccessTokenFormat::Jwt,
+            links: ClientLinks::default(),
+            created_at: 0,
+            secret_changed_at: None,
+            registration_policy: None,
+        };
+        assert_eq!(
+            c.web_origins(),
+            ["https://spa.example", "http://127.0.0.1:5173"]
+        );
     }
 }

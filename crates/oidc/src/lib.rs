@@ -4,6 +4,7 @@ pub mod bearer;
 pub mod claims;
 pub mod client_assertion;
 pub mod client_keys;
+pub mod cors;
 pub mod discovery;
 mod kek;
 pub mod keys;

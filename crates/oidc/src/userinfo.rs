@@ -1,7 +1,9 @@
 //! The UserInfo endpoint (OIDC Core §5.3), a protected resource in the sense of RFC 6750.
 
+use crate::cors::{self, CorsClient};
 use axum::Router;
 use axum::body::Bytes;
+use axum::extract::Extension;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -96,9 +98,15 @@ pub fn bearer_token(headers: &HeaderMap, body: Option<&[u8]>) -> Result<String, 
     }
 }
 
-async fn userinfo(State(state): State<Oidc>, headers: HeaderMap, body: Bytes) -> Response {
+async fn userinfo(
+    State(state): State<Oidc>,
+    cors: Option<Extension<CorsClient>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     let form = (!body.is_empty() && is_form(&headers)).then_some(&body[..]);
-    match respond(&state, &headers, form).await {
+    let cors = cors.map(|Extension(c)| c);
+    match respond(&state, cors.as_ref(), &headers, form).await {
         Ok(res) => res,
         Err(e) => e.into_response(),
     }
@@ -106,6 +114,7 @@ async fn userinfo(State(state): State<Oidc>, headers: HeaderMap, body: Bytes) ->
 
 async fn respond(
     state: &Oidc,
+    cors: Option<&CorsClient>,
     headers: &HeaderMap,
     form: Option<&[u8]>,
 ) -> Result<Response, BearerError> {
@@ -124,6 +133,18 @@ async fn respond(
     // has none.
     if !claims.is_for(state.issuer.as_str()) || claims.grant_id.is_none() {
         return Err(BearerError::InvalidToken);
+    }
+    // A page on the token's client's origin may read the answer (CORS): the client is
+    // looked up only for a request that names an origin.
+    if let Some(cors) = cors
+        && cors::request_origin(headers).is_some()
+        && let Some(client) = state
+            .store
+            .find_client(&claims.client_id)
+            .await
+            .map_err(unavailable)?
+    {
+        cors.set(client.web_origins());
     }
     if !claims.scopes.contains(scope::OPENID) {
         return Err(BearerError::InsufficientScope);
@@ -153,6 +174,10 @@ async fn respond(
     Ok(res)
 }
 
+/// `/userinfo`, which a client's own page may call (CORS, see [`crate::cors`]).
 pub fn routes() -> Router<Oidc> {
-    Router::new().route("/userinfo", get(userinfo).post(userinfo))
+    let preflight = |headers: HeaderMap| async move { cors::preflight(&headers, "GET, POST") };
+    Router::new()
+        .route("/userinfo", get(userinfo).post(userinfo).options(preflight))
+        .layer(axum::middleware::from_fn(cors::client_cors))
 }

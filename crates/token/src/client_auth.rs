@@ -2,6 +2,7 @@
 //! `client_secret_basic`, `client_secret_post`, or `none` for public clients. A client
 //! uses exactly the method it registered, and never two at once.
 
+use gatehouse_oidc::cors::CorsClient;
 use std::marker::PhantomData;
 
 use axum::body::Bytes;
@@ -273,6 +274,7 @@ impl<E: ClientEndpoint> FromRequest<TokenState> for ClientRequest<E> {
     async fn from_request(req: Request, state: &TokenState) -> Result<Self, Response> {
         let query = req.uri().query().map(str::to_owned);
         let headers = req.headers().clone();
+        let cors = req.extensions().get::<CorsClient>().cloned();
         let body = Bytes::from_request(req, state)
             .await
             .map_err(IntoResponse::into_response)?;
@@ -284,6 +286,10 @@ impl<E: ClientEndpoint> FromRequest<TokenState> for ClientRequest<E> {
         let client = authenticate(&state.oidc, &headers, &form, E::PATH)
             .await
             .map_err(refuse)?;
+        // From here on the client's page may read the answer, errors included.
+        if let Some(cors) = cors {
+            cors.set(client.web_origins());
+        }
         Ok(Self {
             client,
             form,

@@ -11,11 +11,12 @@ mod revocation;
 
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{RawQuery, State};
+use axum::extract::{Extension, RawQuery, State};
 use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::post;
+use axum::routing::{MethodRouter, options, post};
 use gatehouse_core::Params;
+use gatehouse_oidc::cors::{self, CorsClient};
 use gatehouse_oidc::{Oidc, is_form};
 
 pub use error::TokenError;
@@ -31,21 +32,24 @@ impl axum::extract::FromRef<TokenState> for Oidc {
     }
 }
 
+/// Every endpoint here may be called from a client's own page (CORS: see
+/// `gatehouse_oidc::cors`): it answers preflights, and the `client_cors` layer lets the
+/// client's origins read the answer once the client is authenticated.
 pub fn routes(state: TokenState) -> Router {
+    let post_only = |handler: MethodRouter<TokenState>| {
+        let preflight =
+            options(|headers: HeaderMap| async move { cors::preflight(&headers, "POST") });
+        handler.merge(preflight).fallback(method_not_allowed)
+    };
     Router::new()
-        .route("/token", post(token).fallback(method_not_allowed))
-        .route(
-            "/revoke",
-            post(revocation::revoke).fallback(method_not_allowed),
-        )
-        .route(
-            "/introspect",
-            post(introspection::introspect).fallback(method_not_allowed),
-        )
+        .route("/token", post_only(post(token)))
+        .route("/revoke", post_only(post(revocation::revoke)))
+        .route("/introspect", post_only(post(introspection::introspect)))
         .route(
             "/device_authorization",
-            post(device_authorization::device_authorization).fallback(method_not_allowed),
+            post_only(post(device_authorization::device_authorization)),
         )
+        .layer(axum::middleware::from_fn(cors::client_cors))
         .with_state(state)
 }
 
@@ -60,11 +64,12 @@ async fn method_not_allowed() -> Response {
 
 async fn token(
     State(state): State<TokenState>,
+    Extension(cors): Extension<CorsClient>,
     RawQuery(query): RawQuery,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    match handle(&state, query, &headers, &body).await {
+    match handle(&state, &cors, query, &headers, &body).await {
         Ok(res) => res,
         Err(e) => {
             tracing::debug!(error = %e, "token request refused");
@@ -75,6 +80,7 @@ async fn token(
 
 async fn handle(
     state: &TokenState,
+    cors: &CorsClient,
     query: Option<String>,
     headers: &HeaderMap,
     body: &[u8],
@@ -90,6 +96,7 @@ async fn handle(
         ));
     }
     let client = client_auth::authenticate(&state.oidc, headers, &form, "/token").await?;
+    cors.set(client.web_origins());
     grants::dispatch(state, &client, request, resource).await
 }
 
