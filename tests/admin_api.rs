@@ -892,6 +892,7 @@ async fn an_admin_robot_loses_access_with_its_scope() {
                 jwks_uri: None,
                 access_token_format: gatehouse_core::AccessTokenFormat::Jwt,
                 links: Default::default(),
+                allowed_origins: vec![],
             },
             app.now(),
             &test_audit("client.update"),

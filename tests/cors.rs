@@ -31,11 +31,18 @@ async fn preflight(app: &TestApp, path: &str, origin: &str, method: &str) -> Hea
         .request(Method::OPTIONS, app.url(path))
         .header("origin", origin)
         .header("access-control-request-method", method)
-        .header("access-control-request-headers", "authorization, content-type")
+        .header(
+            "access-control-request-headers",
+            "authorization, content-type",
+        )
         .send()
         .await
         .unwrap();
-    assert!(res.status().is_success(), "OPTIONS {path}: {}", res.status());
+    assert!(
+        res.status().is_success(),
+        "OPTIONS {path}: {}",
+        res.status()
+    );
     res.headers().clone()
 }
 
@@ -154,7 +161,11 @@ async fn a_page_on_another_origin_cannot_read_the_answers() {
         .send()
         .await
         .unwrap();
-    assert_eq!(res.status(), 200, "the token is good; only the origin is not");
+    assert_eq!(
+        res.status(),
+        200,
+        "the token is good; only the origin is not"
+    );
     assert_eq!(allowed(res.headers()), None);
     assert_eq!(res.headers()["vary"], "Origin");
 
@@ -184,14 +195,21 @@ async fn a_page_on_another_origin_cannot_read_the_answers() {
         .send()
         .await
         .unwrap();
-    assert_eq!(allowed(res.headers()), None, "SPA is not this client's origin");
+    assert_eq!(
+        allowed(res.headers()),
+        None,
+        "SPA is not this client's origin"
+    );
 
     // Before the client is known nothing is readable, whatever the origin.
     let res = app
         .http()
         .post(app.url("/token"))
         .header("origin", SPA)
-        .form(&[("grant_type", "client_credentials"), ("client_id", "nobody")])
+        .form(&[
+            ("grant_type", "client_credentials"),
+            ("client_id", "nobody"),
+        ])
         .send()
         .await
         .unwrap();
@@ -239,4 +257,79 @@ async fn discovery_and_jwks_are_public_and_nothing_else_answers_an_origin() {
             );
         }
     }
+}
+
+/// A client may name its origins instead (an app served from another origin than its
+/// callback): then only those may read the answers.
+#[tokio::test]
+async fn an_explicit_origin_list_replaces_the_redirect_origins() {
+    let app = TestApp::start().await;
+    let app_origin = "https://app.example";
+    let client = app
+        .create_client(ClientSpec {
+            redirect_uris: vec![format!("{SPA}/callback")],
+            grant_types: vec![GrantType::ClientCredentials],
+            allowed_origins: vec![app_origin.into()],
+            ..ClientSpec::default()
+        })
+        .await;
+    for (origin, readable) in [(app_origin, true), (SPA, false)] {
+        let res = app
+            .http()
+            .post(app.url("/token"))
+            .header("origin", origin)
+            .basic_auth(&client.id, client.secret.as_deref())
+            .form(&[("grant_type", "client_credentials")])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 200);
+        let expected = readable.then_some(origin);
+        assert_eq!(allowed(res.headers()), expected, "{origin}");
+    }
+}
+
+/// Origins are checked where clients are registered: as browsers send them, https (http
+/// on loopback only), without a path; the admin API and registration refuse anything else.
+#[tokio::test]
+async fn allowed_origins_are_checked_at_registration() {
+    let app = TestApp::start().await;
+    let token = initial_token(&app, None, None, 3600).await;
+    let (_, admin) = service_token(&app, "gatehouse:admin").await;
+    for bad in [
+        "https://app.example/",
+        "https://app.example/path",
+        "http://app.example",
+        "*",
+        "null",
+    ] {
+        let body = serde_json::json!({
+            "client_name": "SPA",
+            "redirect_uris": [format!("{SPA}/callback")],
+            "allowed_origins": [bad],
+        });
+        let (status, answer) = register(&app, Some(&token), &body).await;
+        assert_eq!(status, 400, "{bad}");
+        assert_eq!(answer["error"], "invalid_client_metadata", "{bad}");
+        let res = app
+            .http()
+            .post(app.url("/admin/api/clients"))
+            .bearer_auth(&admin)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 400, "{bad}");
+    }
+    let body = serde_json::json!({
+        "client_name": "SPA",
+        "redirect_uris": [format!("{SPA}/callback")],
+        "allowed_origins": ["https://app.example"],
+    });
+    let (status, answer) = register(&app, Some(&token), &body).await;
+    assert_eq!(status, 201, "{answer}");
+    assert_eq!(
+        answer["allowed_origins"],
+        serde_json::json!(["https://app.example"])
+    );
 }

@@ -25,6 +25,7 @@ mod m0012_throttle_counters;
 mod m0013_resources;
 mod m0014_signing_keys;
 mod m0015_username_keys;
+mod m0016_client_allowed_origins;
 
 pub struct Migrator;
 
@@ -47,6 +48,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0013_resources::Migration),
             Box::new(m0014_signing_keys::Migration),
             Box::new(m0015_username_keys::Migration),
+            Box::new(m0016_client_allowed_origins::Migration),
         ]
     }
 }

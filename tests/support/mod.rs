@@ -65,6 +65,8 @@ pub struct ClientSpec {
     pub jwks_uri: Option<String>,
     pub access_token_format: gatehouse_core::AccessTokenFormat,
     pub links: gatehouse_core::ClientLinks,
+    /// Origins for CORS; empty: those of the redirect URIs.
+    pub allowed_origins: Vec<String>,
 }
 
 /// The claims of a JWT, read without verifying it (the signature is checked elsewhere, by
@@ -99,6 +101,7 @@ impl Default for ClientSpec {
             jwks_uri: None,
             access_token_format: gatehouse_core::AccessTokenFormat::Jwt,
             links: Default::default(),
+            allowed_origins: vec![],
         }
     }
 }
@@ -300,6 +303,7 @@ impl TestApp {
             jwks_uri: spec.jwks_uri,
             access_token_format: spec.access_token_format,
             links: spec.links,
+            allowed_origins: spec.allowed_origins,
         };
         new.validate().expect("valid client");
         let id = secret::new_client_id();

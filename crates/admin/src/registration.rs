@@ -41,6 +41,9 @@ pub struct Metadata {
     logo_uri: Option<String>,
     policy_uri: Option<String>,
     tos_uri: Option<String>,
+    /// Not in RFC 7591: the origins a browser-based client's pages call from (CORS), when
+    /// not those of its redirect URIs.
+    allowed_origins: Option<Vec<String>>,
 }
 
 fn error(status: StatusCode, code: &str, description: &str) -> Response {
@@ -194,6 +197,7 @@ fn to_new_client(m: &Metadata, policy: &RegistrationPolicy) -> Result<NewClient,
             policy_uri: m.policy_uri.clone(),
             tos_uri: m.tos_uri.clone(),
         },
+        allowed_origins: m.allowed_origins.clone().unwrap_or_default(),
     };
     new.validate().map_err(|e| match e {
         ClientMetadataError::RedirectUri { .. }
@@ -240,6 +244,9 @@ fn describe(state: &AdminState, c: &Client) -> serde_json::Map<String, Value> {
     }
     if let Some(u) = &c.jwks_uri {
         out.insert("jwks_uri".into(), json!(u));
+    }
+    if !c.allowed_origins.is_empty() {
+        out.insert("allowed_origins".into(), json!(c.allowed_origins));
     }
     for (field, value) in c.links.fields() {
         if let Some(v) = value {

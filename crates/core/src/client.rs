@@ -120,6 +120,9 @@ pub struct Client {
     /// For a dynamically registered client, the policy it registered under: RFC 7592
     /// updates may not go beyond it.
     pub registration_policy: Option<RegistrationPolicy>,
+    /// The origins its pages may call the token side and userinfo from (CORS), when not
+    /// those of its redirect URIs (empty: those).
+    pub allowed_origins: Vec<String>,
 }
 
 /// Pages about a client that the consent page links to (RFC 7591 §2): its logo, privacy
@@ -147,6 +150,9 @@ impl Client {
     /// URIs (`scheme://host[:port]`, default ports left out, as browsers send `Origin`).
     /// A custom-scheme redirect URI has no origin a page could have.
     pub fn web_origins(&self) -> Vec<String> {
+        if !self.allowed_origins.is_empty() {
+            return self.allowed_origins.clone();
+        }
         let mut out: Vec<String> = Vec::new();
         for uri in &self.redirect_uris {
             let Ok(url) = url::Url::parse(uri) else {
@@ -207,6 +213,28 @@ pub struct NewClient {
     pub jwks_uri: Option<String>,
     pub access_token_format: AccessTokenFormat,
     pub links: ClientLinks,
+    /// Origins for CORS (`https://host[:port]`, or `http` on loopback); empty: the
+    /// origins of the redirect URIs.
+    pub allowed_origins: Vec<String>,
+}
+
+/// The most origins a client may list.
+pub const MAX_ALLOWED_ORIGINS: usize = 20;
+
+/// Is `origin` one a client may list for CORS? An origin as a browser sends it
+/// (`scheme://host[:port]`, no path, default port left out), https, or http on a loopback
+/// address.
+pub fn valid_origin(origin: &str) -> bool {
+    let Ok(url) = url::Url::parse(origin) else {
+        return false;
+    };
+    let loopback = matches!(
+        url.host(),
+        Some(url::Host::Ipv4(ip)) if ip.is_loopback()
+    ) || matches!(url.host(), Some(url::Host::Ipv6(ip)) if ip.is_loopback())
+        || url.host_str() == Some("localhost");
+    let scheme_ok = url.scheme() == "https" || (url.scheme() == "http" && loopback);
+    scheme_ok && url.origin().ascii_serialization() == origin
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -237,6 +265,10 @@ pub enum ClientMetadataError {
     JwksMismatch,
     #[error("jwks must be a JSON Web Key Set of public keys: {0}")]
     InvalidJwks(String),
+    #[error(
+        "allowed origin {0:?}: an origin as browsers send it (https://host[:port], no path; http only on loopback), at most 20"
+    )]
+    AllowedOrigin(String),
     #[error("{field} {uri:?}: {reason}")]
     InvalidLink {
         field: &'static str,
@@ -290,6 +322,14 @@ impl NewClient {
         }
         if let Some(jwks) = &self.jwks {
             validate_jwks(jwks).map_err(ClientMetadataError::InvalidJwks)?;
+        }
+        if let Some(bad) = self
+            .allowed_origins
+            .iter()
+            .enumerate()
+            .find(|(i, o)| *i >= MAX_ALLOWED_ORIGINS || !valid_origin(o))
+        {
+            return Err(ClientMetadataError::AllowedOrigin(bad.1.clone()));
         }
         for (field, uri) in self.links.fields() {
             if let Some(uri) = uri {
@@ -450,10 +490,44 @@ mod tests {
             created_at: 0,
             secret_changed_at: None,
             registration_policy: None,
+            allowed_origins: vec![],
         };
         assert_eq!(
             c.web_origins(),
             ["https://spa.example", "http://127.0.0.1:5173"]
         );
+        // An explicit list replaces them.
+        let c = Client {
+            allowed_origins: vec!["https://app.example".into()],
+            ..c
+        };
+        assert_eq!(c.web_origins(), ["https://app.example"]);
+    }
+
+    #[test]
+    fn allowed_origins_are_origins_as_browsers_send_them() {
+        for ok in [
+            "https://app.example",
+            "https://app.example:8443",
+            "http://127.0.0.1:5173",
+            "http://localhost:3000",
+            "http://[::1]:8080",
+        ] {
+            assert!(valid_origin(ok), "{ok}");
+        }
+        for bad in [
+            "https://app.example/",
+            "https://app.example/path",
+            "https://app.example:443",
+            "http://app.example",
+            "https://app.example?x=1",
+            "https://user@app.example",
+            "*",
+            "null",
+            "app.example",
+            "com.example.app:",
+        ] {
+            assert!(!valid_origin(bad), "{bad}");
+        }
     }
 }

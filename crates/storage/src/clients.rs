@@ -34,6 +34,12 @@ fn to_domain(m: client::Model) -> StoreResult<Client> {
             policy_uri: m.policy_uri,
             tos_uri: m.tos_uri,
         },
+        allowed_origins: m
+            .allowed_origins
+            .as_deref()
+            .map(|o| parse_json(o, "allowed_origins"))
+            .transpose()?
+            .unwrap_or_default(),
         created_at: m.created_at,
         secret_changed_at: m.secret_changed_at,
         registration_policy: m
@@ -42,6 +48,11 @@ fn to_domain(m: client::Model) -> StoreResult<Client> {
             .map(|p| parse_json(p, "registration_policy"))
             .transpose()?,
     })
+}
+
+/// An explicit origin list as stored: `NULL` when the client names none.
+fn stored_origins(origins: &[String]) -> Option<String> {
+    (!origins.is_empty()).then(|| json_list(origins))
 }
 
 /// How a client registered itself (RFC 7591): its registration access token, by hash, and
@@ -86,6 +97,7 @@ impl Store {
             logo_uri: Set(new.links.logo_uri.clone()),
             policy_uri: Set(new.links.policy_uri.clone()),
             tos_uri: Set(new.links.tos_uri.clone()),
+            allowed_origins: Set(stored_origins(&new.allowed_origins)),
             secret_changed_at: Set(None),
             created_at: Set(now),
             updated_at: Set(now),
@@ -207,6 +219,10 @@ impl Store {
             .col_expr(
                 client::Column::Scopes,
                 sea_orm::sea_query::Expr::value(new.scopes.to_string()),
+            )
+            .col_expr(
+                client::Column::AllowedOrigins,
+                Expr::value(stored_origins(&new.allowed_origins)),
             )
             .col_expr(
                 client::Column::LogoUri,

@@ -34,6 +34,7 @@ pub mod client {
         pub tos_uri: Option<String>,
         pub secret_changed_at: Option<i64>,
         pub registration_policy: Option<String>,
+        pub allowed_origins: Option<String>,
     }
     no_relations!();
 }

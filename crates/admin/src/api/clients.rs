@@ -35,6 +35,9 @@ pub struct ClientView {
     pub logo_uri: Option<String>,
     pub policy_uri: Option<String>,
     pub tos_uri: Option<String>,
+    /// Origins its pages may call the token side and userinfo from (CORS); empty: the
+    /// origins of its redirect URIs.
+    pub allowed_origins: Vec<String>,
     pub created_at: i64,
     /// The roles the client holds (shown when one client is read).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -57,6 +60,7 @@ impl From<Client> for ClientView {
             logo_uri: c.links.logo_uri,
             policy_uri: c.links.policy_uri,
             tos_uri: c.links.tos_uri,
+            allowed_origins: c.allowed_origins,
             created_at: c.created_at,
             client_id: c.client_id,
             roles: None,

@@ -111,6 +111,7 @@ async fn client_page(
             created: pages::when(view.created_at),
             redirect_uris: view.redirect_uris.join("\n"),
             post_logout_redirect_uris: view.post_logout_redirect_uris.join("\n"),
+            allowed_origins: view.allowed_origins.join("\n"),
             all_roles: all_roles
                 .into_iter()
                 .map(|r| r.name)
@@ -167,6 +168,7 @@ pub async fn update(
         logo_uri: Some(form.get("logo_uri").trim().to_owned()),
         policy_uri: Some(form.get("policy_uri").trim().to_owned()),
         tos_uri: Some(form.get("tos_uri").trim().to_owned()),
+        allowed_origins: Some(form.lines("allowed_origins")),
     };
     let result = clients::update(admin.ops(&state), &client_id, patch).await;
     after(&state, &admin, &client_id, result.map(drop), "saved").await

@@ -173,6 +173,7 @@ pub struct ClientPage {
     pub created: String,
     pub redirect_uris: String,
     pub post_logout_redirect_uris: String,
+    pub allowed_origins: String,
     pub roles: Vec<String>,
     pub all_roles: Vec<String>,
     pub grants: Vec<GrantRow>,

@@ -36,6 +36,10 @@ pub struct ClientInput {
     pub logo_uri: Option<String>,
     pub policy_uri: Option<String>,
     pub tos_uri: Option<String>,
+    /// Origins its pages may call the token side and userinfo from (CORS); default: the
+    /// origins of its redirect URIs.
+    #[serde(default)]
+    pub allowed_origins: Vec<String>,
 }
 
 /// Changes to a client: each member given replaces that field (an empty string clears an
@@ -51,6 +55,8 @@ pub struct ClientPatch {
     pub logo_uri: Option<String>,
     pub policy_uri: Option<String>,
     pub tos_uri: Option<String>,
+    /// Replaces the CORS origins (an empty list: the redirect URIs' origins).
+    pub allowed_origins: Option<Vec<String>>,
 }
 
 /// A newly created client and its secret (for a confidential client), which exists only
@@ -126,6 +132,7 @@ pub fn new_client(input: ClientInput) -> AdminResult<NewClient> {
             policy_uri: link(input.policy_uri),
             tos_uri: link(input.tos_uri),
         },
+        allowed_origins: input.allowed_origins,
     };
     new.validate().map_err(metadata_error)?;
     Ok(new)
@@ -187,6 +194,7 @@ pub async fn update(ops: Ops<'_>, client_id: &str, patch: ClientPatch) -> AdminR
         jwks_uri: c.jwks_uri.clone(),
         access_token_format: c.access_token_format,
         links: c.links.clone(),
+        allowed_origins: c.allowed_origins.clone(),
     };
     if let Some(name) = patch.client_name {
         new.name = name.trim().to_owned();
@@ -202,6 +210,9 @@ pub async fn update(ops: Ops<'_>, client_id: &str, patch: ClientPatch) -> AdminR
     }
     if let Some(v) = patch.scope {
         new.scopes = scopes(&v)?;
+    }
+    if let Some(v) = patch.allowed_origins {
+        new.allowed_origins = v;
     }
     for (value, slot) in [
         (patch.logo_uri, &mut new.links.logo_uri),
@@ -225,6 +236,7 @@ pub async fn update(ops: Ops<'_>, client_id: &str, patch: ClientPatch) -> AdminR
         ("logo_uri", new.links.logo_uri != c.links.logo_uri),
         ("policy_uri", new.links.policy_uri != c.links.policy_uri),
         ("tos_uri", new.links.tos_uri != c.links.tos_uri),
+        ("allowed_origins", new.allowed_origins != c.allowed_origins),
     ]
     .into_iter()
     .filter_map(|(field, differs)| differs.then_some(field))

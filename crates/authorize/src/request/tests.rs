@@ -43,6 +43,7 @@ impl Case {
                 created_at: 0,
                 secret_changed_at: None,
                 registration_policy: None,
+                allowed_origins: vec![],
             },
         }
     }

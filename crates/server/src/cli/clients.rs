@@ -70,6 +70,12 @@ pub struct ClientUpdate {
     pub grant_types: Vec<String>,
     #[arg(long = "scope")]
     pub scopes: Vec<String>,
+    /// An origin its pages may call from (CORS; repeatable, replaces the list).
+    #[arg(long = "allowed-origin")]
+    pub allowed_origins: Vec<String>,
+    /// Go back to the redirect URIs' origins for CORS.
+    #[arg(long, conflicts_with = "allowed_origins")]
+    pub no_allowed_origins: bool,
     #[arg(long)]
     pub json: bool,
 }
@@ -108,6 +114,10 @@ pub struct ClientCreate {
     /// web (default) or native (loopback redirect URIs may use any port).
     #[arg(long, default_value = "web")]
     pub application_type: String,
+    /// An origin its pages may call the token side and userinfo from (CORS; repeatable;
+    /// default: the origins of its redirect URIs).
+    #[arg(long = "allowed-origin")]
+    pub allowed_origins: Vec<String>,
     #[arg(long)]
     pub json: bool,
 }
@@ -124,6 +134,7 @@ fn client_json(c: &Client) -> serde_json::Value {
         "scope": c.scopes.to_string(),
         "access_token_format": c.access_token_format,
         "jwks_uri": c.jwks_uri,
+        "allowed_origins": c.allowed_origins,
     })
 }
 
@@ -159,6 +170,7 @@ fn input(c: &ClientCreate) -> Result<ClientInput, CliError> {
         access_token_format: Some(c.access_token_format.clone()),
         jwks,
         jwks_uri: c.jwks_uri.clone(),
+        allowed_origins: c.allowed_origins.clone(),
         ..ClientInput::default()
     })
 }
@@ -172,6 +184,8 @@ fn patch(u: &ClientUpdate) -> ClientPatch {
         post_logout_redirect_uris: list(&u.post_logout_redirect_uris),
         grant_types: list(&u.grant_types),
         scope: (!u.scopes.is_empty()).then(|| u.scopes.join(" ")),
+        allowed_origins: (u.no_allowed_origins || !u.allowed_origins.is_empty())
+            .then(|| u.allowed_origins.clone()),
         ..ClientPatch::default()
     }
 }
