@@ -110,6 +110,7 @@ mod tests {
             max_age,
             login_hint: None,
             hint_sub: None,
+            response_mode: Default::default(),
         }
     }
 

@@ -18,7 +18,7 @@ use crate::AuthorizeState;
 use crate::decision::{self, Context, Outcome};
 use crate::error::PageError;
 use crate::pages::{self, ConsentPage, IndexPage};
-use crate::request::{self, AuthorizationRequest, RedirectTarget, Refusal};
+use crate::request::{self, AuthorizationRequest, RedirectTarget, Refusal, ResponseMode};
 use gatehouse_core::Params;
 
 pub fn routes() -> Router<AuthorizeState> {
@@ -38,6 +38,21 @@ impl AuthorizeState {
         target: &RedirectTarget,
         pairs: &[(&str, &str)],
     ) -> Result<Response, PageError> {
+        if target.mode == ResponseMode::FormPost {
+            let mut fields: Vec<(String, String)> = pairs
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect();
+            if let Some(state) = &target.state {
+                fields.push(("state".into(), state.clone()));
+            }
+            fields.push(("iss".into(), self.issuer().to_owned()));
+            return Ok(pages::form_post(
+                self.issuer(),
+                &target.redirect_uri,
+                fields,
+            ));
+        }
         let Ok(mut url) = Url::parse(&target.redirect_uri) else {
             return Err(PageError::bad_request(
                 "Invalid redirect",

@@ -96,6 +96,7 @@ async fn validate(state: &AuthorizeState, params: &Params) -> Result<LogoutReque
                 ));
             }
             Some(RedirectTarget {
+                mode: crate::request::ResponseMode::Query,
                 redirect_uri: uri.to_owned(),
                 state: params
                     .get("state")

@@ -65,6 +65,56 @@ pub struct ImageOrigin(pub String);
 #[derive(Debug, Clone)]
 pub struct FormTarget(pub String);
 
+/// Set on a page that runs one inline script of its own: the Content-Security-Policy
+/// then allows exactly that script, by its hash (and no other script).
+#[derive(Debug, Clone)]
+pub struct ScriptHash(pub String);
+
+/// The CSP source of an inline script: `'sha256-…'` of its text (CSP Level 3 §8.2).
+pub fn script_hash(script: &str) -> String {
+    // sha256_b64 is base64url without padding; CSP wants standard base64 with it.
+    let b64: String = gatehouse_core::secret::sha256_b64(script.as_bytes())
+        .chars()
+        .map(|c| match c {
+            '-' => '+',
+            '_' => '/',
+            c => c,
+        })
+        .collect();
+    format!("'sha256-{b64}='")
+}
+
+/// The form_post page's one script: submit the form as soon as the page loads.
+pub const FORM_POST_SCRIPT: &str = "document.forms[0].submit();";
+
+/// OAuth 2.0 Form Post Response Mode: the answer as hidden fields of a form that POSTs
+/// itself to the redirect URI (a button does it without script).
+#[derive(Template)]
+#[template(path = "form_post.html")]
+pub struct FormPostPage<'a> {
+    pub issuer: &'a str,
+    pub action: &'a str,
+    pub fields: Vec<(String, String)>,
+    pub script: &'static str,
+}
+
+/// The form_post answer for `action` (a registered redirect URI): its CSP admits the one
+/// script by hash and a form to that URI's origin.
+pub fn form_post(issuer: &str, action: &str, fields: Vec<(String, String)>) -> Response {
+    let mut res = render(
+        StatusCode::OK,
+        &FormPostPage {
+            issuer,
+            action,
+            fields,
+            script: FORM_POST_SCRIPT,
+        },
+    );
+    res.extensions_mut()
+        .insert(ScriptHash(script_hash(FORM_POST_SCRIPT)));
+    with_form_target(res, Some(action))
+}
+
 /// The CSP source that admits navigations to `uri`: its origin, or `scheme:` for a native
 /// client's private-use scheme. Only values that cannot break out of the policy.
 pub fn form_source(uri: &str) -> Option<String> {
@@ -219,8 +269,13 @@ pub fn add_security_headers(res: &mut Response) {
         .get::<FormTarget>()
         .map(|o| format!(" {}", o.0))
         .unwrap_or_default();
+    let script = res
+        .extensions()
+        .get::<ScriptHash>()
+        .map(|h| format!("; script-src {}", h.0))
+        .unwrap_or_default();
     let csp = HeaderValue::from_str(&format!(
-        "default-src 'none'; style-src 'self'; img-src 'self'{extra}; base-uri 'none'; form-action 'self'{form_extra}; frame-ancestors 'none'"
+        "default-src 'none'; style-src 'self'; img-src 'self'{extra}; base-uri 'none'; form-action 'self'{form_extra}; frame-ancestors 'none'{script}"
     ))
     .unwrap_or_else(|_| {
         HeaderValue::from_static(
@@ -245,6 +300,15 @@ pub fn add_security_headers(res: &mut Response) {
 #[cfg(test)]
 mod form_source_tests {
     use super::form_source;
+
+    #[test]
+    fn a_script_hash_is_standard_base64_of_sha256() {
+        // printf %s 'alert(1)' | openssl dgst -sha256 -binary | base64
+        assert_eq!(
+            super::script_hash("alert(1)"),
+            "'sha256-bhHHL3z2vDgxUt0W3dWQOrprscmda2Y5pLsLg4GF+pI='"
+        );
+    }
 
     #[test]
     fn only_an_origin_or_a_scheme_enters_the_policy() {

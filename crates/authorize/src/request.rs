@@ -22,6 +22,28 @@ pub struct Prompt {
     pub consent: bool,
 }
 
+/// How the answer goes back to the client: in the redirect URI's query (the default for
+/// `response_type=code`), or POSTed by an auto-submitting form (OAuth 2.0 Form Post
+/// Response Mode), which keeps the code out of the URL and the browser's history.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ResponseMode {
+    #[default]
+    Query,
+    FormPost,
+}
+
+impl ResponseMode {
+    /// The `response_mode` parameter, if it is one this server speaks.
+    pub fn parse(value: Option<&str>) -> Option<Self> {
+        match value {
+            None | Some("query") => Some(Self::Query),
+            Some("form_post") => Some(Self::FormPost),
+            Some(_) => None,
+        }
+    }
+}
+
 /// A validated authorization request: what is stored while the user logs in and consents.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AuthorizationRequest {
@@ -40,6 +62,9 @@ pub struct AuthorizationRequest {
     pub login_hint: Option<String>,
     /// `sub` of a verified `id_token_hint`.
     pub hint_sub: Option<String>,
+    /// How the answer goes back (requests stored before form_post existed are `query`).
+    #[serde(default)]
+    pub response_mode: ResponseMode,
 }
 
 /// Where an error or a code goes back to.
@@ -47,6 +72,7 @@ pub struct AuthorizationRequest {
 pub struct RedirectTarget {
     pub redirect_uri: String,
     pub state: Option<String>,
+    pub mode: ResponseMode,
 }
 
 impl AuthorizationRequest {
@@ -54,6 +80,7 @@ impl AuthorizationRequest {
         RedirectTarget {
             redirect_uri: self.redirect_uri.clone(),
             state: self.state.clone(),
+            mode: self.response_mode,
         }
     }
 }
@@ -179,6 +206,7 @@ fn checked(
         max_age: None,
         login_hint: None,
         hint_sub: None,
+        response_mode: target.mode,
     };
     for (name, check) in CHECKS {
         check(&input, &mut req).map_err(|Rejected { error, description }| {
@@ -221,10 +249,13 @@ fn redirect_target(params: &Params, client: &Client) -> Result<(RedirectTarget, 
         Some(s) if bounded(s) => Some(s.to_owned()),
         _ => None,
     };
+    // An error about the response mode itself goes back the default way.
+    let mode = ResponseMode::parse(params.get("response_mode")).unwrap_or_default();
     Ok((
         RedirectTarget {
             redirect_uri,
             state,
+            mode,
         },
         sent,
     ))
@@ -332,9 +363,11 @@ fn response_type(i: &Input<'_>, _: &mut AuthorizationRequest) -> Result<(), Reje
 }
 
 fn response_mode(i: &Input<'_>, _: &mut AuthorizationRequest) -> Result<(), Rejected> {
-    match i.params.get("response_mode") {
-        None | Some("query") => Ok(()),
-        Some(_) => Err(Rejected::invalid("only response_mode=query is supported")),
+    match ResponseMode::parse(i.params.get("response_mode")) {
+        Some(_) => Ok(()),
+        None => Err(Rejected::invalid(
+            "response_mode must be query or form_post",
+        )),
     }
 }
 

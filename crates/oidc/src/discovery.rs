@@ -45,7 +45,7 @@ pub fn document(state: &Oidc) -> Value {
         "introspection_endpoint_auth_signing_alg_values_supported": ASSERTION_ALGS,
         "scopes_supported": scopes,
         "response_types_supported": ["code"],
-        "response_modes_supported": ["query"],
+        "response_modes_supported": ["query", "form_post"],
         "grant_types_supported": [
             "authorization_code",
             "refresh_token",

@@ -222,6 +222,11 @@ fn the_checks_as_a_table() {
             None,
         ),
         (
+            "response_mode=form_post",
+            |c| c.set("response_mode", "form_post"),
+            None,
+        ),
+        (
             "a client without the code grant",
             |c| c.client.grant_types = vec![GrantType::ClientCredentials],
             Some(("grant_type", "unauthorized_client")),
@@ -406,6 +411,7 @@ fn a_good_request_is_validated_whole() {
             max_age: Some(60),
             login_hint: Some("alice".into()),
             hint_sub: Some("alice".into()),
+            response_mode: ResponseMode::Query,
         }
     );
     let mut case = Case::good();
