@@ -80,20 +80,18 @@ async fn a_single_page_app_on_its_own_origin_reads_token_and_userinfo() {
     let url = authorize_url(&app, &code_request(&client, &challenge, "openid profile"));
     let callback = app.browser().authorize(&url, "alice").await;
     let code = query_of(&callback).remove("code").unwrap();
-    let res = app
-        .http()
-        .post(app.url("/token"))
-        .header("origin", SPA)
-        .form(&[
+    let exchange = async || {
+        let form = [
             ("grant_type", "authorization_code"),
             ("code", code.as_str()),
             ("redirect_uri", client.redirect_uri.as_str()),
             ("client_id", client.id.as_str()),
             ("code_verifier", verifier.as_str()),
-        ])
-        .send()
-        .await
-        .unwrap();
+        ];
+        let req = app.http().post(app.url("/token")).header("origin", SPA);
+        req.form(&form).send().await.unwrap()
+    };
+    let res = exchange().await;
     assert_eq!(res.status(), 200);
     assert_eq!(allowed(res.headers()), Some(SPA));
     assert_eq!(res.headers()["vary"], "Origin");
@@ -112,20 +110,7 @@ async fn a_single_page_app_on_its_own_origin_reads_token_and_userinfo() {
     assert_eq!(allowed(res.headers()), Some(SPA));
 
     // An error after the client is known is the client's to read too: the code is spent.
-    let res = app
-        .http()
-        .post(app.url("/token"))
-        .header("origin", SPA)
-        .form(&[
-            ("grant_type", "authorization_code"),
-            ("code", code.as_str()),
-            ("redirect_uri", client.redirect_uri.as_str()),
-            ("client_id", client.id.as_str()),
-            ("code_verifier", verifier.as_str()),
-        ])
-        .send()
-        .await
-        .unwrap();
+    let res = exchange().await;
     assert_eq!(res.status(), 400);
     assert_eq!(allowed(res.headers()), Some(SPA));
 

@@ -46,7 +46,10 @@ async fn the_code_is_posted_to_the_client_by_a_form_that_submits_itself() {
     let mut browser = app.browser();
     let (_, challenge) = pkce_pair();
     browser
-        .authorize(&authorize_url(&app, &code_request(&client, &challenge, "openid")), "alice")
+        .authorize(
+            &authorize_url(&app, &code_request(&client, &challenge, "openid")),
+            "alice",
+        )
         .await;
 
     let (verifier, challenge) = pkce_pair();
@@ -60,7 +63,10 @@ async fn the_code_is_posted_to_the_client_by_a_form_that_submits_itself() {
     assert_eq!(field(&fields, "state"), Some("st-123"));
     assert_eq!(field(&fields, "iss"), Some(app.base.as_str()));
     let code = field(&fields, "code").expect("the code").to_owned();
-    assert!(page.body.contains("<button type=\"submit\">"), "works without script");
+    assert!(
+        page.body.contains("<button type=\"submit\">"),
+        "works without script"
+    );
 
     // The page's one script is allowed by its hash, and no other; the form may go to the
     // client's origin.
@@ -74,7 +80,10 @@ async fn the_code_is_posted_to_the_client_by_a_form_that_submits_itself() {
     let hash = gatehouse_authorize::pages::script_hash(script);
     assert!(csp.contains(&format!("script-src {hash}")), "{csp}");
     assert!(!csp.contains("unsafe-inline"), "{csp}");
-    assert!(csp.contains("form-action 'self' https://app.example"), "{csp}");
+    assert!(
+        csp.contains("form-action 'self' https://app.example"),
+        "{csp}"
+    );
     assert_eq!(page.headers["cache-control"], "no-store");
 
     // And the code is a code.
