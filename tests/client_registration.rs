@@ -401,3 +401,78 @@ async fn open_registration_is_throttled_per_address() {
     assert!(statuses[..20].iter().all(|s| *s == 201), "{statuses:?}");
     assert!(statuses[20..].iter().all(|s| *s == 429), "{statuses:?}");
 }
+
+/// RFC 7591 §3.2.1: the response carries every registered value, defaults included; and
+/// metadata asking for what this server does not do is refused, never silently dropped
+/// (a client registering `userinfo_signed_response_alg` would otherwise get plain JSON).
+#[tokio::test]
+async fn unsupported_metadata_is_refused_and_defaults_are_stated() {
+    let app = TestApp::start().await;
+    let t = token(&app, None, 3600).await;
+    let with = |member: &str, value: Value| {
+        let mut body = web_app();
+        body[member] = value;
+        body
+    };
+    for (member, value) in [
+        ("userinfo_signed_response_alg", json!("RS256")),
+        ("id_token_signed_response_alg", json!("HS256")),
+        ("id_token_signed_response_alg", json!("none")),
+        ("subject_type", json!("pairwise")),
+        ("request_object_signing_alg", json!("RS256")),
+        (
+            "backchannel_logout_uri",
+            json!("https://registered.example/logout"),
+        ),
+        ("require_pushed_authorization_requests", json!(true)),
+        ("dpop_bound_access_tokens", json!(true)),
+        (
+            "sector_identifier_uri",
+            json!("https://registered.example/sector.json"),
+        ),
+    ] {
+        let (status, body) = register(&app, Some(&t), &with(member, value.clone())).await;
+        assert_eq!(status, 400, "{member}={value}: {body}");
+        assert_eq!(body["error"], "invalid_client_metadata", "{member}");
+        assert!(
+            body["error_description"].as_str().unwrap().contains(member),
+            "{member}: {body}"
+        );
+    }
+    // What the server does is accepted, asking for nothing is fine, and an unknown member
+    // is ignored (RFC 7591 §2).
+    let mut body = with("id_token_signed_response_alg", json!("RS256"));
+    body["subject_type"] = json!("public");
+    body["dpop_bound_access_tokens"] = json!(false);
+    body["software_statement_note"] = json!("ignored");
+    let (status, registered) = register(&app, Some(&t), &body).await;
+    assert_eq!(status, 201, "{registered}");
+    assert_eq!(registered["id_token_signed_response_alg"], "RS256");
+    assert_eq!(registered["subject_type"], "public");
+    assert_eq!(
+        registered["token_endpoint_auth_method"],
+        "client_secret_basic"
+    );
+    assert_eq!(registered["application_type"], "web");
+    assert_eq!(registered["response_types"], json!(["code"]));
+    assert!(registered.get("software_statement_note").is_none());
+    // A client registered without them is told the defaults too.
+    let (_, plain) = register(&app, Some(&t), &web_app()).await;
+    assert_eq!(plain["id_token_signed_response_alg"], "RS256");
+    assert_eq!(plain["subject_type"], "public");
+    // RFC 7592: an update is held to the same rule.
+    let id = plain["client_id"].as_str().unwrap();
+    let access = plain["registration_access_token"].as_str().unwrap();
+    let mut update = web_app();
+    update["client_id"] = json!(id);
+    update["userinfo_signed_response_alg"] = json!("RS256");
+    let res = app
+        .http()
+        .put(app.url(&format!("/register/{id}")))
+        .bearer_auth(access)
+        .json(&update)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 400);
+}

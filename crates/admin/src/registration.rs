@@ -44,6 +44,72 @@ pub struct Metadata {
     /// Not in RFC 7591: the origins a browser-based client's pages call from (CORS), when
     /// not those of its redirect URIs.
     allowed_origins: Option<Vec<String>>,
+    /// OpenID Connect Dynamic Client Registration §2: accepted only as what the server
+    /// does (its ID token algorithm; public subjects).
+    id_token_signed_response_alg: Option<String>,
+    subject_type: Option<String>,
+    /// Every other member: ignored (RFC 7591 §2) unless it is one this server knows and
+    /// does not do, which is refused rather than dropped ([`UNSUPPORTED`]).
+    #[serde(flatten)]
+    other: serde_json::Map<String, Value>,
+}
+
+/// Metadata of OpenID Connect and OAuth extensions this server does not implement (yet): a
+/// client that asks for them would silently get something else, so registration refuses
+/// them with `invalid_client_metadata`. A member set to `null` or `false` asks for nothing.
+const UNSUPPORTED: &[&str] = &[
+    "userinfo_signed_response_alg",
+    "userinfo_encrypted_response_alg",
+    "userinfo_encrypted_response_enc",
+    "id_token_encrypted_response_alg",
+    "id_token_encrypted_response_enc",
+    "authorization_signed_response_alg",
+    "authorization_encrypted_response_alg",
+    "request_object_signing_alg",
+    "request_object_encryption_alg",
+    "request_object_encryption_enc",
+    "request_uris",
+    "require_signed_request_object",
+    "require_pushed_authorization_requests",
+    "dpop_bound_access_tokens",
+    "tls_client_certificate_bound_access_tokens",
+    "sector_identifier_uri",
+    "backchannel_logout_uri",
+    "backchannel_logout_session_required",
+    "frontchannel_logout_uri",
+    "frontchannel_logout_session_required",
+    "default_max_age",
+    "default_acr_values",
+    "initiate_login_uri",
+];
+
+/// Refuses metadata asking for what this server does not do (see [`UNSUPPORTED`]).
+fn refuse_unsupported(m: &Metadata, id_token_alg: &str) -> Result<(), Response> {
+    if let Some(alg) = &m.id_token_signed_response_alg
+        && alg != id_token_alg
+    {
+        return Err(metadata_error(&format!(
+            "id_token_signed_response_alg {alg:?} is not supported; ID tokens are signed with {id_token_alg}"
+        )));
+    }
+    if let Some(t) = &m.subject_type
+        && t != "public"
+    {
+        return Err(metadata_error(&format!(
+            "subject_type {t:?} is not supported; subjects are public"
+        )));
+    }
+    for name in UNSUPPORTED {
+        if m.other
+            .get(*name)
+            .is_some_and(|v| !matches!(v, Value::Null | Value::Bool(false)))
+        {
+            return Err(metadata_error(&format!(
+                "{name} is not supported by this server"
+            )));
+        }
+    }
+    Ok(())
 }
 
 fn error(status: StatusCode, code: &str, description: &str) -> Response {
@@ -235,6 +301,12 @@ fn describe(state: &AdminState, c: &Client) -> serde_json::Map<String, Value> {
     out.insert("token_endpoint_auth_method".into(), json!(c.auth_method));
     out.insert("application_type".into(), json!(c.application_type));
     out.insert("scope".into(), json!(c.scopes.to_string()));
+    // RFC 7591 §3.2.1: every registered value, the ones the server chose included.
+    out.insert(
+        "id_token_signed_response_alg".into(),
+        json!(state.oidc().minter.settings.id_token_alg.as_str()),
+    );
+    out.insert("subject_type".into(), json!("public"));
     if let Some(j) = c
         .jwks
         .as_deref()
@@ -294,6 +366,10 @@ pub async fn register(
         (state.registration_policy.widened(&allows), Some(token_id))
     };
     let metadata = parse_body(&headers, &body)?;
+    refuse_unsupported(
+        &metadata,
+        state.oidc().minter.settings.id_token_alg.as_str(),
+    )?;
     let new = to_new_client(&metadata, &policy)?;
     let client_id = secret::new_client_id();
     let client_secret = matches!(
@@ -398,6 +474,10 @@ pub async fn update(
     if metadata.client_id.as_deref() != Some(client_id.as_str()) {
         return Err(metadata_error("the body's client_id must name this client").into());
     }
+    refuse_unsupported(
+        &metadata,
+        state.oidc().minter.settings.id_token_alg.as_str(),
+    )?;
     // RFC 7592 §2.2: an update is held to the policy the client registered under.
     let policy = current
         .registration_policy
